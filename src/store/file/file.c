@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+#include "store/store_internal.h"
+
+mlops_status mlops__file_backend_new(mlops_backend **out, mlops_env *env, const char *path,
+                                     const mlops_store_options *opts)
+{
+    (void)env;
+    (void)opts;
+    *out = NULL;
+    return mlops__error(MLOPS_E_UNSUPPORTED, "the file backend is not built into this library");
+}
