@@ -44,10 +44,9 @@ mlops_status mlops__file_blob_dir(file_backend *fb, bool create)
 {
     if (fb->blobfd >= 0)
         return MLOPS_OK;
-    const mlops__io *io = fb->io;
-    if (create && io->mkdir(io->payload, fb->dirfd, BLOB_DIR, 0755) != 0 && errno != EEXIST)
+    if (create && fio_mkdir(fb, fb->dirfd, BLOB_DIR, 0755) != 0 && errno != EEXIST)
         return mlops__file_errno(fb, errno, "creating", BLOB_DIR);
-    int fd = io->open(io->payload, fb->dirfd, BLOB_DIR, O_RDONLY | O_DIRECTORY, 0, 1);
+    int fd = fio_open(fb, fb->dirfd, BLOB_DIR, O_RDONLY | O_DIRECTORY, 0, 1);
     if (fd < 0) {
         if (errno == ENOENT && !create)
             return MLOPS_E_NOTFOUND;
@@ -101,7 +100,7 @@ mlops_status mlops__fblob_write_open(mlops_backend *b, mlops_backend_blob_writer
     mlops__xxh3_128(&h, seed, sizeof(seed));
     memcpy(&r, h.bytes, 8);
     snprintf(w->tmp, sizeof(w->tmp), "tmp-%d-%016llx", (int)getpid(), (unsigned long long)r);
-    w->fd = fb->io->open(fb->io->payload, fb->blobfd, w->tmp, O_WRONLY | O_CREAT | O_EXCL, 0644,
+    w->fd = fio_open(fb, fb->blobfd, w->tmp, O_WRONLY | O_CREAT | O_EXCL, 0644,
                          1);
     if (w->fd < 0)
         st = mlops__file_errno(fb, errno, "creating blob temp file", w->tmp);
@@ -211,7 +210,6 @@ mlops_status mlops__fblob_write_commit(mlops_backend_blob_writer *bw, const mlop
 {
     fblob_writer *w = (fblob_writer *)bw;
     file_backend *fb = (file_backend *)bw->backend;
-    const mlops__io *io = fb->io;
     mlops_status st = mlops__file_poisoned(fb);
     if (st == MLOPS_OK)
         st = mlops__zstd_cstream_feed(w->z, NULL, 0, 1, &w->out);
@@ -234,18 +232,18 @@ mlops_status mlops__fblob_write_commit(mlops_backend_blob_writer *bw, const mlop
     int subfd = -1;
     bool new_sub = false;
     if (st == MLOPS_OK) {
-        if (io->mkdir(io->payload, fb->blobfd, sub, 0755) == 0)
+        if (fio_mkdir(fb, fb->blobfd, sub, 0755) == 0)
             new_sub = true;
         else if (errno != EEXIST)
             st = mlops__file_errno(fb, errno, "creating blob directory", sub);
     }
     if (st == MLOPS_OK) {
-        subfd = io->open(io->payload, fb->blobfd, sub, O_RDONLY | O_DIRECTORY, 0, 1);
+        subfd = fio_open(fb, fb->blobfd, sub, O_RDONLY | O_DIRECTORY, 0, 1);
         if (subfd < 0)
             st = mlops__file_errno(fb, errno, "opening blob directory", sub);
     }
     if (st == MLOPS_OK &&
-        io->rename(io->payload, fb->blobfd, w->tmp, subfd, name, RENAME_NOREPLACE) != 0) {
+        fio_rename(fb, fb->blobfd, w->tmp, subfd, name, RENAME_NOREPLACE) != 0) {
         if (errno != EEXIST) {
             st = mlops__file_errno(fb, errno, "renaming blob into place", name);
         } else {
@@ -254,7 +252,7 @@ mlops_status mlops__fblob_write_commit(mlops_backend_blob_writer *bw, const mlop
             mlops_status cs = same_content(fb, subfd, name, w->tmp, &equal);
             if (cs == MLOPS_E_CORRUPT) {
                 /* the stored copy is damaged; ours hashes right: replace it */
-                if (io->rename(io->payload, fb->blobfd, w->tmp, subfd, name, 0) != 0)
+                if (fio_rename(fb, fb->blobfd, w->tmp, subfd, name, 0) != 0)
                     st = mlops__file_errno(fb, errno, "replacing damaged blob", name);
                 else
                     w->committed = true;
@@ -277,7 +275,7 @@ mlops_status mlops__fblob_write_commit(mlops_backend_blob_writer *bw, const mlop
     }
     mlops__file_close(fb, subfd);
     if (!w->committed)
-        io->unlink(io->payload, fb->blobfd, w->tmp, 0);
+        fio_unlink(fb, fb->blobfd, w->tmp, 0);
     w->committed = true; /* nothing left to remove */
     return st;
 }
@@ -289,7 +287,7 @@ void mlops__fblob_write_free(mlops_backend_blob_writer *bw)
     if (w->fd >= 0)
         mlops__file_close(fb, w->fd);
     if (!w->committed && w->tmp[0] && fb->blobfd >= 0)
-        fb->io->unlink(fb->io->payload, fb->blobfd, w->tmp, 0);
+        fio_unlink(fb, fb->blobfd, w->tmp, 0);
     mlops__zstd_cstream_free(w->z);
     mlops__buf_free(&w->out);
     mlops__free(bw->backend->env, w);
@@ -300,7 +298,7 @@ mlops_status mlops__fblob_reader_at(file_backend *fb, int dirfd, const char *nam
 {
     const mlops_env *env = fb->base.env;
     const mlops__io *io = fb->io;
-    int fd = io->open(io->payload, dirfd, name, O_RDONLY | O_NONBLOCK, 0, 1);
+    int fd = fio_open(fb, dirfd, name, O_RDONLY | O_NONBLOCK, 0, 1);
     if (fd < 0) {
         if (errno == ENOENT)
             return mlops__error(MLOPS_E_NOTFOUND, "blob %s not found", name);
@@ -364,7 +362,7 @@ static mlops_status open_sub(file_backend *fb, const mlops_hash128 *id, int *sub
         return mlops__error(MLOPS_E_NOTFOUND, "blob %s not found", name);
     if (st != MLOPS_OK)
         return st;
-    *subfd = fb->io->open(fb->io->payload, fb->blobfd, sub, O_RDONLY | O_DIRECTORY, 0, 1);
+    *subfd = fio_open(fb, fb->blobfd, sub, O_RDONLY | O_DIRECTORY, 0, 1);
     if (*subfd < 0) {
         if (errno == ENOENT)
             return mlops__error(MLOPS_E_NOTFOUND, "blob %s not found", name);
@@ -475,7 +473,7 @@ static mlops_status visit_blobs(file_backend *fb, blob_visit_fn fn, void *payloa
 {
     if (mlops__file_blob_dir(fb, false) != MLOPS_OK)
         return MLOPS_OK;
-    int fd = fb->io->open(fb->io->payload, fb->blobfd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
+    int fd = fio_open(fb, fb->blobfd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
     if (fd < 0)
         return mlops__file_errno(fb, errno, "listing", BLOB_DIR);
     DIR *d = fdopendir(fd);
@@ -488,11 +486,11 @@ static mlops_status visit_blobs(file_backend *fb, blob_visit_fn fn, void *payloa
     while (st == MLOPS_OK && (de = readdir(d)) != NULL) {
         if (strlen(de->d_name) != 2 || !is_hex(de->d_name, 2))
             continue;
-        int sfd = fb->io->open(fb->io->payload, fb->blobfd, de->d_name, O_RDONLY | O_DIRECTORY,
+        int sfd = fio_open(fb, fb->blobfd, de->d_name, O_RDONLY | O_DIRECTORY,
                                0, 1);
         if (sfd < 0)
             continue;
-        int lfd = fb->io->open(fb->io->payload, sfd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
+        int lfd = fio_open(fb, sfd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
         DIR *sd = lfd >= 0 ? fdopendir(lfd) : NULL;
         if (sd == NULL) {
             if (lfd >= 0)
@@ -608,7 +606,7 @@ void mlops__fblob_cleanup(file_backend *fb)
 {
     if (mlops__file_blob_dir(fb, false) != MLOPS_OK)
         return;
-    int fd = fb->io->open(fb->io->payload, fb->blobfd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
+    int fd = fio_open(fb, fb->blobfd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (d == NULL) {
         if (fd >= 0)
@@ -621,7 +619,7 @@ void mlops__fblob_cleanup(file_backend *fb)
         /* tmp-<pid>-<random>: remove only when that process is gone */
         if (sscanf(de->d_name, "tmp-%d-", &pid) == 1 && pid > 0 &&
             kill((pid_t)pid, 0) != 0 && errno == ESRCH)
-            fb->io->unlink(fb->io->payload, fb->blobfd, de->d_name, 0);
+            fio_unlink(fb, fb->blobfd, de->d_name, 0);
     }
     closedir(d);
 }

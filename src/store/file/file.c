@@ -237,7 +237,7 @@ static void super_encode(uint8_t *b, const superblock *sb)
 /* MLOPS_E_NOTFOUND if absent (no message set). */
 static mlops_status super_read(file_backend *fb, superblock *sb, ino_t *ino)
 {
-    int fd = fb->io->open(fb->io->payload, fb->dirfd, SUPER_NAME, O_RDONLY | O_NONBLOCK, 0, 1);
+    int fd = fio_open(fb, fb->dirfd, SUPER_NAME, O_RDONLY | O_NONBLOCK, 0, 1);
     if (fd < 0) {
         if (errno == ENOENT)
             return MLOPS_E_NOTFOUND;
@@ -288,7 +288,7 @@ static mlops_status super_write(file_backend *fb, const superblock *sb)
 {
     uint8_t b[SUPER_SIZE];
     super_encode(b, sb);
-    int fd = fb->io->open(fb->io->payload, fb->dirfd, SUPER_TMP, O_WRONLY | O_CREAT | O_TRUNC,
+    int fd = fio_open(fb, fb->dirfd, SUPER_TMP, O_WRONLY | O_CREAT | O_TRUNC,
                           0644, 1);
     if (fd < 0)
         return mlops__file_errno(fb, errno, "creating", SUPER_TMP);
@@ -297,12 +297,12 @@ static mlops_status super_write(file_backend *fb, const superblock *sb)
         st = mlops__file_sync(fb, fd, false, SUPER_TMP);
     mlops__file_close(fb, fd);
     if (st == MLOPS_OK &&
-        fb->io->rename(fb->io->payload, fb->dirfd, SUPER_TMP, fb->dirfd, SUPER_NAME, 0) != 0)
+        fio_rename(fb, fb->dirfd, SUPER_TMP, fb->dirfd, SUPER_NAME, 0) != 0)
         st = mlops__file_errno(fb, errno, "renaming", SUPER_TMP);
     if (st == MLOPS_OK)
         st = mlops__file_sync(fb, fb->dirfd, true, ".");
     if (st != MLOPS_OK)
-        fb->io->unlink(fb->io->payload, fb->dirfd, SUPER_TMP, 0);
+        fio_unlink(fb, fb->dirfd, SUPER_TMP, 0);
     return st;
 }
 
@@ -350,7 +350,7 @@ static mlops_status log_open(file_backend *fb, uint64_t epoch, uint64_t gen, int
 {
     char name[40];
     log_name(name, sizeof(name), gen, false);
-    int fd = fb->io->open(fb->io->payload, fb->dirfd, name,
+    int fd = fio_open(fb, fb->dirfd, name,
                           (fb->readonly ? O_RDONLY : O_RDWR) | O_NONBLOCK, 0, 1);
     if (fd < 0) {
         if (errno == ENOENT)
@@ -386,7 +386,7 @@ static mlops_status log_create(file_backend *fb, uint64_t epoch, uint64_t gen, u
     char tmp[48], name[48];
     log_name(tmp, sizeof(tmp), gen, true);
     log_name(name, sizeof(name), gen, false);
-    int fd = fb->io->open(fb->io->payload, fb->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644, 1);
+    int fd = fio_open(fb, fb->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644, 1);
     if (fd < 0)
         return mlops__file_errno(fb, errno, "creating", tmp);
     uint8_t h[LOG_HDR_SIZE];
@@ -397,12 +397,12 @@ static mlops_status log_create(file_backend *fb, uint64_t epoch, uint64_t gen, u
     if (st == MLOPS_OK)
         st = mlops__file_sync(fb, fd, false, tmp);
     mlops__file_close(fb, fd);
-    if (st == MLOPS_OK && fb->io->rename(fb->io->payload, fb->dirfd, tmp, fb->dirfd, name, 0) != 0)
+    if (st == MLOPS_OK && fio_rename(fb, fb->dirfd, tmp, fb->dirfd, name, 0) != 0)
         st = mlops__file_errno(fb, errno, "renaming", tmp);
     if (st == MLOPS_OK)
         st = mlops__file_sync(fb, fb->dirfd, true, ".");
     if (st != MLOPS_OK)
-        fb->io->unlink(fb->io->payload, fb->dirfd, tmp, 0);
+        fio_unlink(fb, fb->dirfd, tmp, 0);
     return st;
 }
 
@@ -675,12 +675,12 @@ static mlops_status quarantine_tail(file_backend *fb, uint64_t off, uint64_t siz
     log_name(lname, sizeof(lname), fb->gen, false);
     snprintf(qname, sizeof(qname), "%016llx-%016llx.bin", (unsigned long long)fb->gen,
              (unsigned long long)off);
-    if (fb->io->mkdir(fb->io->payload, fb->dirfd, QUAR_DIR, 0755) != 0 && errno != EEXIST)
+    if (fio_mkdir(fb, fb->dirfd, QUAR_DIR, 0755) != 0 && errno != EEXIST)
         return mlops__file_errno(fb, errno, "creating", QUAR_DIR);
-    int qd = fb->io->open(fb->io->payload, fb->dirfd, QUAR_DIR, O_RDONLY | O_DIRECTORY, 0, 1);
+    int qd = fio_open(fb, fb->dirfd, QUAR_DIR, O_RDONLY | O_DIRECTORY, 0, 1);
     if (qd < 0)
         return mlops__file_errno(fb, errno, "opening", QUAR_DIR);
-    int qf = fb->io->open(fb->io->payload, qd, qname, O_WRONLY | O_CREAT | O_TRUNC, 0644, 1);
+    int qf = fio_open(fb, qd, qname, O_WRONLY | O_CREAT | O_TRUNC, 0644, 1);
     mlops_status st = MLOPS_OK;
     if (qf < 0)
         st = mlops__file_errno(fb, errno, "creating quarantine file", qname);
@@ -698,7 +698,7 @@ static mlops_status quarantine_tail(file_backend *fb, uint64_t off, uint64_t siz
         st = mlops__file_sync(fb, qd, true, QUAR_DIR);
     mlops__file_close(fb, qf);
     mlops__file_close(fb, qd);
-    if (st == MLOPS_OK && fb->io->ftruncate(fb->io->payload, fb->logfd, (off_t)off) != 0)
+    if (st == MLOPS_OK && fio_ftruncate(fb, fb->logfd, (off_t)off) != 0)
         st = mlops__file_errno(fb, errno, "truncating", lname);
     if (st == MLOPS_OK)
         st = mlops__file_sync(fb, fb->logfd, false, lname);
@@ -1089,7 +1089,7 @@ static mlops_status append_record(file_backend *fb, const uint8_t *rec, size_t t
     mlops_status st = mlops__file_pwrite(fb, fb->logfd, rec, total, end, lname);
     if (st != MLOPS_OK) {
         /* take back a partial record so the log ends on a record boundary */
-        if (fb->io->ftruncate(fb->io->payload, fb->logfd, (off_t)end) != 0)
+        if (fio_ftruncate(fb, fb->logfd, (off_t)end) != 0)
             mlops__file_poison(fb);
         return st;
     }
@@ -1303,17 +1303,31 @@ static mlops_status file_compact(mlops_backend *b)
     uint64_t nb = 0;
     if (st == MLOPS_OK)
         st = log_open(fb, fb->epoch, new_gen, &newfd, &nb);
+    bool switched = false;
     if (st == MLOPS_OK) {
         /* the commit point: the superblock names the new log */
         superblock sb = {FILE_FORMAT_VERSION, FILE_FORMAT_VERSION, fb->epoch, new_gen};
         st = super_write(fb, &sb);
+        if (st == MLOPS_OK) {
+            switched = true;
+        } else {
+            /* a failure after the rename (a directory fsync) may still have
+             * switched generations: the superblock on disk decides */
+            superblock now;
+            mlops_status keep = st;
+            char msg[512];
+            snprintf(msg, sizeof(msg), "%s", mlops_error_message());
+            if (super_read(fb, &now, NULL) == MLOPS_OK && now.gen == new_gen)
+                switched = true;
+            mlops_error_set(keep, msg);
+        }
     }
-    if (st != MLOPS_OK) {
+    if (!switched) {
         char tmp[48];
         log_name(tmp, sizeof(tmp), new_gen, false);
         if (newfd >= 0) {
             mlops__file_close(fb, newfd);
-            fb->io->unlink(fb->io->payload, fb->dirfd, tmp, 0);
+            fio_unlink(fb, fb->dirfd, tmp, 0);
         }
     } else {
         /* tell other open handles that this log is finished */
@@ -1324,7 +1338,7 @@ static mlops_status file_compact(mlops_backend *b)
         log_name(old, sizeof(old), fb->gen, false);
         mlops__file_pwrite(fb, fb->logfd, seal, sizeof(seal), atomic_load(&fb->end), old);
         mlops__file_close(fb, fb->logfd);
-        fb->io->unlink(fb->io->payload, fb->dirfd, old, 0);
+        fio_unlink(fb, fb->dirfd, old, 0);
         ino_t ino = 0;
         superblock sb;
         if (super_read(fb, &sb, &ino) == MLOPS_OK)
@@ -1332,8 +1346,6 @@ static mlops_status file_compact(mlops_backend *b)
         fb->logfd = newfd;
         fb->gen = new_gen;
         fb->base_seq = base;
-        fb->records = (body.len > 0) ? 1 : 0;
-        /* count the snapshot records */
         fb->records = 0;
         for (uint64_t off = 0; off < body.len;) {
             off += align8(REC_HDR + (uint64_t)mlops__get_u32le(body.data + off));
@@ -1341,9 +1353,11 @@ static mlops_status file_compact(mlops_backend *b)
         }
         atomic_store(&fb->end, LOG_HDR_SIZE + body.len);
         fb->rbuf.len = 0;
-        mlops__fblob_cleanup(fb);
-        mlops__log(env, MLOPS_LOG_INFO, "store '%s' compacted into generation %llu", fb->path,
-                   (unsigned long long)new_gen);
+        if (st == MLOPS_OK) {
+            mlops__fblob_cleanup(fb);
+            mlops__log(env, MLOPS_LOG_INFO, "store '%s' compacted into generation %llu",
+                       fb->path, (unsigned long long)new_gen);
+        }
     }
     lock_release(fb);
     pthread_mutex_unlock(&fb->wmu);
@@ -1569,7 +1583,7 @@ static const mlops_backend_ops file_ops = {
 static mlops_status dir_is_fresh(file_backend *fb, bool *fresh)
 {
     *fresh = true;
-    int fd = fb->io->open(fb->io->payload, fb->dirfd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
+    int fd = fio_open(fb, fb->dirfd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
     if (fd < 0)
         return mlops__file_errno(fb, errno, "listing", ".");
     DIR *d = fdopendir(fd);
@@ -1594,7 +1608,7 @@ static mlops_status dir_is_fresh(file_backend *fb, bool *fresh)
 /* Remove logs of other generations and temp files (under the writer lock). */
 static void cleanup_stale(file_backend *fb)
 {
-    int fd = fb->io->open(fb->io->payload, fb->dirfd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
+    int fd = fio_open(fb, fb->dirfd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
     if (fd < 0)
         return;
     DIR *d = fdopendir(fd);
@@ -1609,7 +1623,7 @@ static void cleanup_stale(file_backend *fb)
         if ((strncmp(de->d_name, "log-", 4) == 0 && strcmp(de->d_name, cur) != 0 &&
              strlen(de->d_name) <= 24) ||
             strcmp(de->d_name, SUPER_TMP) == 0)
-            fb->io->unlink(fb->io->payload, fb->dirfd, de->d_name, 0);
+            fio_unlink(fb, fb->dirfd, de->d_name, 0);
     }
     closedir(d);
 }
@@ -1632,9 +1646,9 @@ static mlops_status open_store(file_backend *fb, const char *path, const mlops_s
 {
     bool nocreate = (o->flags & (MLOPS_STORE_NOCREATE | MLOPS_STORE_READONLY)) != 0;
     const mlops__io *io = fb->io;
-    fb->dirfd = io->open(io->payload, AT_FDCWD, path, O_RDONLY | O_DIRECTORY, 0, 0);
+    fb->dirfd = fio_open(fb, AT_FDCWD, path, O_RDONLY | O_DIRECTORY, 0, 0);
     if (fb->dirfd < 0 && errno == ENOENT && !nocreate) {
-        if (io->mkdir(io->payload, AT_FDCWD, path, 0755) != 0 && errno != EEXIST) {
+        if (fio_mkdir(fb, AT_FDCWD, path, 0755) != 0 && errno != EEXIST) {
             if (errno == ENOENT)
                 return mlops__error(MLOPS_E_NOTFOUND,
                                     "cannot create store directory '%s': its parent does not "
@@ -1642,7 +1656,7 @@ static mlops_status open_store(file_backend *fb, const char *path, const mlops_s
                                     path);
             return mlops__file_errno(fb, errno, "creating the store directory", "");
         }
-        fb->dirfd = io->open(io->payload, AT_FDCWD, path, O_RDONLY | O_DIRECTORY, 0, 0);
+        fb->dirfd = fio_open(fb, AT_FDCWD, path, O_RDONLY | O_DIRECTORY, 0, 0);
     }
     if (fb->dirfd < 0) {
         int e = errno;
@@ -1667,7 +1681,7 @@ static mlops_status open_store(file_backend *fb, const char *path, const mlops_s
                                 path);
     }
     if (!fb->readonly) {
-        fb->lockfd = io->open(io->payload, fb->dirfd, LOCK_NAME, O_RDWR | O_CREAT, 0644, 1);
+        fb->lockfd = fio_open(fb, fb->dirfd, LOCK_NAME, O_RDWR | O_CREAT, 0644, 1);
         if (fb->lockfd < 0)
             return mlops__file_errno(fb, errno, "opening the lock file", LOCK_NAME);
     }

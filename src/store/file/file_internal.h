@@ -49,6 +49,51 @@ typedef struct file_backend {
     bool syncer_running, stop, dirty;
 } file_backend;
 
+/* The I/O table with EINTR retried (O4, O10). */
+#include <errno.h>
+static inline int fio_open(file_backend *fb, int dirfd, const char *name, int flags, mode_t mode,
+                           int beneath)
+{
+    int r;
+    do
+        r = fb->io->open(fb->io->payload, dirfd, name, flags, mode, beneath);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+static inline int fio_rename(file_backend *fb, int od, const char *on, int nd, const char *nn,
+                             unsigned flags)
+{
+    int r;
+    do
+        r = fb->io->rename(fb->io->payload, od, on, nd, nn, flags);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+static inline int fio_unlink(file_backend *fb, int dirfd, const char *name, int flags)
+{
+    int r;
+    do
+        r = fb->io->unlink(fb->io->payload, dirfd, name, flags);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+static inline int fio_mkdir(file_backend *fb, int dirfd, const char *name, mode_t mode)
+{
+    int r;
+    do
+        r = fb->io->mkdir(fb->io->payload, dirfd, name, mode);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+static inline int fio_ftruncate(file_backend *fb, int fd, off_t len)
+{
+    int r;
+    do
+        r = fb->io->ftruncate(fb->io->payload, fd, len);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
 /* Map errno after a failed operation on file name to a status with a message. */
 mlops_status mlops__file_errno(file_backend *fb, int err, const char *what, const char *name);
 /* pread until n bytes or end of file; *got receives the count. */
