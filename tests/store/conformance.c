@@ -644,10 +644,10 @@ END_TEST
 
 Suite *conf_suite(const conf_backend *b)
 {
+    static char name[64]; /* Check keeps the pointer */
     g_b = b;
-    char name[64];
     snprintf(name, sizeof(name), "conformance-%s", b->name);
-    Suite *s = suite_create(strdup(name));
+    Suite *s = suite_create(name);
     struct {
         const char *name;
         const TTest *tests[4];

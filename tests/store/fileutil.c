@@ -62,7 +62,8 @@ static uint64_t hash_tree(const char *path, uint64_t h)
         }
         if (d)
             closedir(d);
-        qsort(names, k, sizeof(char *), cmpstr);
+        if (k > 1)
+            qsort(names, k, sizeof(char *), cmpstr);
         for (size_t i = 0; i < k; i++) {
             char sub[4096];
             snprintf(sub, sizeof(sub), "%s/%s", path, names[i]);
