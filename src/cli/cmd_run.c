@@ -270,14 +270,14 @@ static void json_run(cli_json *j, const mlops_run_list *l, size_t i)
 
 static void print_table(const mlops_run_list *l)
 {
-    printf("%-32s %-6s %-9s %-20s %s\n", "RUN ID", "EXP", "STATUS", "STARTED", "NAME");
+    printf("%-32s %-6s %-9s %-24s %s\n", "RUN ID", "EXP", "STATUS", "STARTED", "NAME");
     for (size_t i = 0; i < mlops_run_list_count(l); i++) {
         uint32_t status;
         int64_t start;
         char t[40];
         mlops_run_list_info(&status, NULL, &start, NULL, l, i);
         cli_fmt_time_ms(t, sizeof(t), start);
-        printf("%-32s %-6s %-9s %-20.20s %s\n", mlops_run_list_text(l, i, MLOPS_RUN_FIELD_ID),
+        printf("%-32s %-6s %-9s %-24s %s\n", mlops_run_list_text(l, i, MLOPS_RUN_FIELD_ID),
                mlops_run_list_text(l, i, MLOPS_RUN_FIELD_EXPERIMENT_ID), status_name(status), t,
                mlops_run_list_text(l, i, MLOPS_RUN_FIELD_NAME));
     }
