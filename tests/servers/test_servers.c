@@ -247,6 +247,38 @@ START_TEST(test_scan_order)
 }
 END_TEST
 
+/* Pages are bounded in bytes too: twelve 1 MiB values come back in order
+ * across several pages (S5: bounded replies). */
+START_TEST(test_scan_big_values)
+{
+    fixture f;
+    fx_open(&f, _i);
+    size_t n = 1u << 20;
+    uint8_t *val = malloc(n);
+    for (int i = 0; i < 12; i++) {
+        char k[8];
+        snprintf(k, sizeof(k), "v%02d", i);
+        memset(val, 'a' + i, n);
+        tu_assert_ok(mlops_store_put(f.s, k, 3, val, n));
+    }
+    free(val);
+    put_s(f.s, "w", "small");
+    collected *c = calloc(1, sizeof(*c));
+    tu_assert_ok(mlops_store_scan_prefix(f.s, "v", 1, collect, c));
+    ck_assert_uint_eq(c->n, 12);
+    for (size_t i = 0; i < c->n; i++) {
+        char k[24];
+        snprintf(k, sizeof(k), "v%02zu", i);
+        ck_assert_mem_eq(c->keys[i], k, 3);
+    }
+    memset(c, 0, sizeof(*c));
+    tu_assert_ok(mlops_store_scan(f.s, NULL, 0, NULL, 0, collect, c));
+    ck_assert_uint_eq(c->n, 13);
+    free(c);
+    fx_close(&f);
+}
+END_TEST
+
 /* ---- batches and preconditions ---- */
 
 START_TEST(test_batch_atomic)
@@ -796,6 +828,7 @@ static Suite *servers_suite(void)
     tcase_add_loop_test(tc, test_put_get_delete, 0, n_kinds);
     tcase_add_loop_test(tc, test_hostile_names_and_big_values, 0, n_kinds);
     tcase_add_loop_test(tc, test_scan_order, 0, n_kinds);
+    tcase_add_loop_test(tc, test_scan_big_values, 0, n_kinds);
     tcase_add_loop_test(tc, test_batch_atomic, 0, n_kinds);
     tcase_add_loop_test(tc, test_preconditions, 0, n_kinds);
     tcase_add_loop_test(tc, test_large_batch, 0, n_kinds);

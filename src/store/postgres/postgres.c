@@ -34,6 +34,7 @@
 #define PG_SCHEMA_VERSION 1
 #define PG_CHUNK (1024u * 1024u)
 #define PG_SCAN_PAGE 512
+#define PG_SCAN_BYTES_SQL "4194304"
 #define PG_MAX_IDLE 8
 #define PG_MAX_RETRIES 10
 /* a write statement carries at most this many bytes or ops (bytea[] < 1 GB) */
@@ -422,7 +423,10 @@ static mlops_status pg_scan(mlops_backend *base, const uint8_t *start, size_t st
         }
         done += (size_t)n;
         if (st == MLOPS_OK) {
-            more = (size_t)n == page && (!limit || done < limit);
+            /* more rows follow if the page was full or cut by its byte budget */
+            uint64_t could = n > 0 ? get_i8(r, 0, 3) : 0;
+            more = n > 0 && ((size_t)n == page || (uint64_t)n < could) &&
+                   (!limit || done < limit);
             if (more) {
                 /* the next page starts just after the last key: key + 0x00 */
                 from.len = 0;
@@ -657,7 +661,17 @@ static mlops_status apply_once(pg_backend *b, pg_conn *pc, const mlops_batch_op 
         st = write_stmt(b, pc, w, 0, n_w, NULL, &r);
         if (st == MLOPS_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
             *retry = retryable(r);
-            st = pg_error(b, pc, r, "applying a batch");
+            if (conn_bad(pc)) {
+                char line[256];
+                first_line(line, sizeof(line), PQerrorMessage(pc->c));
+                st = mlops__error(MLOPS_E_BACKEND,
+                                  "lost the connection to PostgreSQL at %s while applying a "
+                                  "batch (%s); it was applied entirely or not at all; the next "
+                                  "call reconnects",
+                                  b->where, line);
+            } else {
+                st = pg_error(b, pc, r, "applying a batch");
+            }
         }
         PQclear(r);
         return st;
@@ -1296,9 +1310,19 @@ static mlops_status build_sql(pg_backend *b)
     const char *s = b->schema;
     const char *tmpl[Q__COUNT] = {
         [Q_GET] = "SELECT v, ver FROM \"%1$s\".kv WHERE k = $1",
-        [Q_SCAN_B] = "SELECT k, v, ver FROM \"%1$s\".kv WHERE k >= $1 AND k < $2 ORDER BY k "
-                     "LIMIT $3::int8",
-        [Q_SCAN_U] = "SELECT k, v, ver FROM \"%1$s\".kv WHERE k >= $1 ORDER BY k LIMIT $2::int8",
+        /* A page is at most $3 rows and stops once PG_SCAN_BYTES of values
+         * came before a row (octet_length does not detoast); cnt is the
+         * number of rows the page could have had. */
+        [Q_SCAN_B] = "SELECT k, v, ver, cnt FROM (SELECT k, v, ver, count(*) OVER () AS cnt, "
+                     "sum(octet_length(v)) OVER (ORDER BY k) - octet_length(v) AS before "
+                     "FROM (SELECT k, v, ver FROM \"%1$s\".kv WHERE k >= $1 AND k < $2 "
+                     "ORDER BY k LIMIT $3::int8) p) t WHERE before < " PG_SCAN_BYTES_SQL
+                     " ORDER BY k",
+        [Q_SCAN_U] = "SELECT k, v, ver, cnt FROM (SELECT k, v, ver, count(*) OVER () AS cnt, "
+                     "sum(octet_length(v)) OVER (ORDER BY k) - octet_length(v) AS before "
+                     "FROM (SELECT k, v, ver FROM \"%1$s\".kv WHERE k >= $1 "
+                     "ORDER BY k LIMIT $2::int8) p) t WHERE before < " PG_SCAN_BYTES_SQL
+                     " ORDER BY k",
         [Q_WRITE_AUTO] =
             "WITH d AS (DELETE FROM \"%1$s\".kv WHERE k = ANY($3::bytea[])) "
             "INSERT INTO \"%1$s\".kv (k, v, ver) SELECT t.k, t.v, "
