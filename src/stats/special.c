@@ -274,6 +274,10 @@ double mlops__t_ppf(double p, double df)
         return 0.0;
     if (p > 0.5)
         return -mlops__t_ppf(1.0 - p, df);
+    if (df == 1.0)
+        return -1.0 / tan(M_PI * p); /* Cauchy, exact */
+    if (df == 2.0)
+        return (2.0 * p - 1.0) / sqrt(2.0 * p * (1.0 - p));
     /* bracket, then safeguarded Newton */
     double lo = -1.0, hi = 0.0;
     while (mlops__t_cdf(lo, df) > p && lo > -1e300)
