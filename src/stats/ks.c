@@ -192,25 +192,59 @@ double mlops__smirnov_sf(int64_t n, double x)
     int64_t last = n - nxfl - (alpha == 0.0 ? 0 : 1);
     if (alpha == 0.0)
         last -= 1;
-    /* sf = x * sum_{v=0}^{last} C(n,v) (x+v/n)^(v-1) (1-x-v/n)^(n-v), in
-     * logs with long doubles; stop once the remaining terms cannot matter. */
-    long double lx = x, ln = (long double)n, sum = 0.0L, lc = 0.0L;
-    int64_t nterms = last + 1;
-    for (int64_t v = 0; v <= last; v++) {
-        long double a = lx + (long double)v / ln;
-        long double b = (long double)(n - v) / ln - lx;
-        if (b > 0.0L) {
-            long double t = lc + (long double)(v - 1) * logl(a) + (long double)(n - v) * logl(b);
-            if (t > -11400.0L) {
-                long double term = expl(t);
+    /* sf = x * sum_{v=0}^{last} C(n,v) (x+v/n)^(v-1) (1-x-v/n)^(n-v). The terms
+     * are unimodal in v, with their mass within a few sqrt(n) of the mode:
+     * find the mode, then sum outwards in long double until the terms no
+     * longer matter (scipy sums every term; the result is the same). */
+    long double lx = x, ln = (long double)n, lgn1 = lgammal(ln + 1.0L);
+#define LOGTERM(v)                                                                                 \
+    (lgn1 - lgammal((long double)(v) + 1.0L) - lgammal(ln - (long double)(v) + 1.0L) +            \
+     (long double)((v)-1) * logl(lx + (long double)(v) / ln) +                                     \
+     (long double)(n - (v)) * logl((long double)(n - (v)) / ln - lx))
+    int64_t lo = 0, hi = last;
+    while (hi - lo > 2) {
+        int64_t m1 = lo + (hi - lo) / 3, m2 = hi - (hi - lo) / 3;
+        if (LOGTERM(m1) < LOGTERM(m2))
+            lo = m1 + 1;
+        else
+            hi = m2 - 1;
+    }
+    int64_t mode = lo;
+    long double best = LOGTERM(lo);
+    for (int64_t v = lo + 1; v <= hi; v++) {
+        long double t = LOGTERM(v);
+        if (t > best) {
+            best = t;
+            mode = v;
+        }
+    }
+    long double sum = 0.0L;
+    for (int dir = 0; dir < 2; dir++) {
+        int64_t v = dir == 0 ? mode : mode + 1;
+        if (v > last)
+            continue;
+        long double lc = lgn1 - lgammal((long double)v + 1.0L) - lgammal(ln - (long double)v + 1.0L);
+        for (; v >= 0 && v <= last; v += dir == 0 ? -1 : 1) {
+            long double b = (long double)(n - v) / ln - lx;
+            if (b > 0.0L) {
+                long double t = lc + (long double)(v - 1) * logl(lx + (long double)v / ln) +
+                                (long double)(n - v) * logl(b);
+                long double term = expl(t - best);
                 sum += term;
-                if (v > 0 && 4.0L * (long double)(nterms - v) * term < LDBL_EPSILON * sum)
+                if (term < 1e-22L * sum)
                     break;
             }
+            if (dir == 0 && v > 0)
+                lc += logl((long double)v / (long double)(n - v + 1));
+            else if (dir == 1)
+                lc += logl((long double)(n - v) / (long double)(v + 1));
         }
-        lc += logl((long double)(n - v) / (long double)(v + 1));
     }
-    return clip01((double)(lx * sum));
+#undef LOGTERM
+    long double lsum = logl(sum) + best;
+    if (lsum < -11000.0L)
+        return 0.0;
+    return clip01((double)(lx * expl(lsum)));
 }
 
 /* Pr(D_n <= d) by Durbin's matrix (Marsaglia, Tsang, Wang 2003). */
