@@ -2,7 +2,7 @@
 /* Fuzz the zstd blob loader (F12, M5): arbitrary bytes through the
  * one-shot and streaming decoders with a 1 MiB output cap; a bomb gives
  * MLOPS_E_TOOBIG, damage gives MLOPS_E_CORRUPT; the two decoders agree.
- * Every input also round-trips through compression. */
+ * Inputs also round-trip through compression. */
 #include "core/core.h"
 #include "fuzz_common.h"
 
@@ -56,7 +56,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    out.len);
     mlops_bytes_free(&out);
 
-    /* round trip */
+    /* round trip; making a compression context costs ~10x a decode, so
+     * only one input size in 16 pays for it */
+    if (size % 16 != 0)
+        goto done;
     mlops_bytes c;
     st = mlops__zstd_compress(&c, env, data, size, 1);
     FUZZ_CHECK(st == MLOPS_OK, "compress gave %d", st);
@@ -76,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     mlops_bytes_free(&d);
     mlops_bytes_free(&c);
-
+done:
     mlops_env_free(env);
     FUZZ_CHECK(atomic_load(&a.live) == 0, "%ld blocks leaked", atomic_load(&a.live));
     return 0;
