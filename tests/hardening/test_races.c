@@ -6,6 +6,7 @@
  * once, and a reader never sees half a batch. Built under TSan by
  * scripts/tsan. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@ typedef struct shared {
     long retries; /* CAS conflicts retried */
     int *ids;     /* the counter values this worker claimed */
     bool torn;    /* a reader saw half a batch */
-    volatile int *stop;
+    atomic_int *stop;
 } shared;
 
 /* Claim the next id: read the counter, put counter+1 with a version
@@ -127,7 +128,7 @@ static void *reader(void *arg)
 {
     shared *sh = arg;
     unsigned seed = 12345;
-    while (!*sh->stop) {
+    while (!atomic_load(sh->stop)) {
         /* a scan must succeed while writers run */
         pair_count pc = {0, 0};
         if (mlops_store_scan_prefix(sh->s, "pair/", 5, count_pairs, &pc) != MLOPS_OK)
@@ -183,7 +184,7 @@ static void threads_on(const char *uri)
     tu_assert_ok(st);
     pthread_t th[THREADS + 1];
     shared sh[THREADS + 1];
-    volatile int stop = 0;
+    atomic_int stop = 0;
     static int ids[THREADS][OPS];
     for (int t = 0; t <= THREADS; t++) {
         memset(&sh[t], 0, sizeof(sh[t]));
@@ -200,7 +201,7 @@ static void threads_on(const char *uri)
         figure_busy += sh[t].busy;
         figure_retries += sh[t].retries;
     }
-    stop = 1;
+    atomic_store(&stop, 1);
     pthread_join(th[THREADS], NULL);
     ck_assert_msg(!sh[THREADS].torn, "a reader saw half a batch (C3)");
     ck_assert_int_eq(acked, THREADS * OPS);
