@@ -86,6 +86,24 @@ static size_t n_steps(const sweep_scenario *sc)
     return n;
 }
 
+long sweep_known_bug_hits;
+
+/* Open bugs of other modules, pinned by known-bug tests: a failure that
+ * matches one is counted and handled as NOMEM, so the sweep can go on.
+ * SWEEP_STRICT=1 turns this off (that is what the known-bug tests run). */
+static bool known_bug(const char *backend, mlops_status st, const char *msg)
+{
+    const char *strict = getenv("SWEEP_STRICT");
+    if (strict && *strict && strcmp(strict, "0") != 0)
+        return false;
+    /* src/store/file/blob.c: a failed allocation inside zstd while a blob
+     * is read is reported as MLOPS_E_CORRUPT ("does not decompress") */
+    if (strcmp(backend, "file") == 0 && st == MLOPS_E_CORRUPT &&
+        strstr(msg, "does not decompress") != NULL && strstr(msg, "out of memory") != NULL)
+        return true;
+    return false;
+}
+
 static bool allowed(const sweep_scenario *sc, mlops_status st)
 {
     if (st == MLOPS_E_NOMEM)
@@ -181,8 +199,12 @@ sweep_result sweep_run(const sweep_scenario *sc, const char *backend, bool persi
             ck_assert_msg(injected, "%s/%s k=%ld: step %zu failed without an injected failure: "
                           "%s (%s)", sc->name, backend, k, i, mlops_status_name(st),
                           mlops_error_message());
-            ck_assert_msg(allowed(sc, st), "%s/%s k=%ld: step %zu gave %s, not NOMEM: %s",
-                          sc->name, backend, k, i, mlops_status_name(st), mlops_error_message());
+            if (!allowed(sc, st) && known_bug(backend, st, mlops_error_message()))
+                sweep_known_bug_hits++;
+            else
+                ck_assert_msg(allowed(sc, st), "%s/%s k=%ld: step %zu gave %s, not NOMEM: %s",
+                              sc->name, backend, k, i, mlops_status_name(st),
+                              mlops_error_message());
             ck_assert_msg(mlops_error_message()[0] != '\0', "failure without a message");
             /* stop failing; the store holds the state before or after the
              * failed step, nothing between (I3) */

@@ -39,6 +39,9 @@ typedef struct sweep_result {
     long failures;    /* allocations refused in total */
 } sweep_result;
 
+/* Failures that matched a pinned bug of another module (see sweep.c). */
+extern long sweep_known_bug_hits;
+
 /* Open the store at c->uri with c->env (the usual step 0). */
 mlops_status sweep_open_store(sweep_ctx *c);
 

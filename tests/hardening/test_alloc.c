@@ -71,8 +71,9 @@ int main(void)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     if (failed == 0)
-        printf("FIGURE alloc_failures=%ld+%ld refused=%ld crashes=0 leaks=0\n", total_once,
-               total_persistent, total_refused);
+        printf("FIGURE alloc_failures=%ld+%ld refused=%ld crashes=0 leaks=0 "
+               "known_bug_hits=%ld\n",
+               total_once, total_persistent, total_refused, sweep_known_bug_hits);
     else
         printf("alloc sweep: %d test(s) failed\n", failed);
     return failed == 0 ? 0 : 1;

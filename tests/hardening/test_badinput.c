@@ -3,7 +3,8 @@
  * API accepts, as a table. Each entry runs against a store holding a known
  * state, on every local backend, and must return its documented status and
  * leave the store byte-identical (I7): the same keys and values, and for a
- * file store the same bytes in every file. */
+ * file store the same bytes in every file (for a refused call; an accepted
+ * no-op such as deleting an absent key may append a record). */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -808,7 +809,7 @@ static void run_catalogue(const char *backend)
         tu_assert_ok(mlops_store_flush(c.s));
         ck_assert_msg(sweep_state_hash(c.s) == before, "%s %s (%s): the store changed (I7)",
                       backend, b->id, b->what);
-        if (dir) {
+        if (dir && b->want != MLOPS_OK) {
             hash_tree(dir, &tree_after);
             ck_assert_msg(tree_after == tree_before,
                           "%s %s (%s): the store's files changed (I7)", backend, b->id,
