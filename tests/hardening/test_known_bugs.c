@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "testutil.h"
 
 /* store.c, mlops_store_open(): mlops_store_options.reserved is documented
@@ -24,11 +25,29 @@ static int store_options_reserved(void)
     return st == MLOPS_E_INVALID ? 0 : 1;
 }
 
+/* src/core/error.c, mlops__error() and mlops_error_set(): the message is
+ * formatted straight into the thread's buffer, so a caller that wraps the
+ * previous message ("...: %s", mlops_error_message()) passes an overlapping
+ * source to vsnprintf (undefined; glibc loses the inner text). Seen from
+ * src/store/file/blob.c ("does not decompress: %s"). */
+static int error_wraps_previous(void)
+{
+    mlops_error_set(MLOPS_E_NOMEM, "out of memory");
+    mlops__error(MLOPS_E_CORRUPT, "blob 'x' does not decompress: %s", mlops_error_message());
+    printf("wrapped message: '%s'\n", mlops_error_message());
+    if (strcmp(mlops_error_message(), "blob 'x' does not decompress: out of memory") != 0)
+        return 1;
+    mlops_error_set(MLOPS_E_IO, "abc");
+    mlops_error_set(MLOPS_E_IO, mlops_error_message());
+    return strcmp(mlops_error_message(), "abc") == 0 ? 0 : 1;
+}
+
 static const struct {
     const char *name;
     int (*fn)(void);
 } bugs[] = {
     {"store_options_reserved", store_options_reserved},
+    {"error_wraps_previous", error_wraps_previous},
 };
 
 int main(int argc, char **argv)
