@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "sweep.h"
+#ifdef MLOPS_HAVE_FILE_IO
+#include "store/file/io.h"
+#endif
 
 typedef struct hasher {
     uint8_t *buf;
@@ -65,7 +68,20 @@ mlops_status sweep_open_store(sweep_ctx *c)
 {
     mlops_store_options o;
     mlops_store_options_init(&o, MLOPS_STORE_OPTIONS_VERSION);
-    o.sync = MLOPS_SYNC_NORMAL;
+    o.sync = c->sync ? c->sync : MLOPS_SYNC_NORMAL;
+#ifdef MLOPS_HAVE_FILE_IO
+    if (c->io != NULL) {
+        const char *path = strncmp(c->uri, "file:", 5) == 0 ? c->uri + 5 : c->uri;
+        mlops_backend *b = NULL;
+        mlops_status st = mlops__file_backend_new_io(&b, c->env, path, &o, c->io);
+        if (st != MLOPS_OK)
+            return st;
+        st = mlops_store_open_backend(&c->store, c->env, b);
+        if (st != MLOPS_OK)
+            b->ops->close(b);
+        return st;
+    }
+#endif
     return mlops_store_open(&c->store, c->env, c->uri, &o);
 }
 

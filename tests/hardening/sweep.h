@@ -21,6 +21,8 @@ typedef struct sweep_ctx {
     const char *uri;
     void *h[SWEEP_MAX_HANDLES]; /* module handles made by steps */
     void *user;
+    const void *io; /* a file backend I/O table (faultio.h), or NULL */
+    uint32_t sync;  /* MLOPS_SYNC_*; 0: NORMAL */
 } sweep_ctx;
 
 typedef mlops_status (*sweep_step_fn)(sweep_ctx *c);
