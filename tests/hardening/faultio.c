@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -9,12 +10,17 @@
 
 enum { K_CREATE, K_WRITE, K_SYNC, K_TRUNC, K_RENAME, K_UNLINK, K_MKDIR };
 
+static const char *const kind_names[] = {"create", "write", "sync", "truncate",
+                                         "rename", "unlink", "mkdir"};
+
 /* 0: go on; 1: fail (errno set); 2: shorten; 3: crash after the operation */
 static int hit(fault_io *f, int kind)
 {
     if (f->mode == FIO_READ_ERRNO)
         return 0;
     f->ops++;
+    if (f->trace)
+        fprintf(stderr, "faultio: op %ld %s\n", f->ops, kind_names[kind]);
     if (f->at == 0 || f->mode == FIO_NONE)
         return 0;
     if (f->ops < f->at || (f->ops > f->at && !f->persistent))

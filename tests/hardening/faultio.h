@@ -32,6 +32,7 @@ typedef struct fault_io {
     long hits;
     bool only_writes; /* ERRNO mode: hit only pwrite/ftruncate (not syncs or renames) */
     bool only_syncs;  /* ERRNO mode: hit only fsync/fdatasync */
+    bool trace;       /* print every counted operation to stderr */
 } fault_io;
 
 void fault_io_init(fault_io *f);
