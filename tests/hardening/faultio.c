@@ -31,6 +31,9 @@ static int hit(fault_io *f, int kind)
         return 0;
     if ((f->mode == FIO_SHORT) && kind != K_WRITE)
         return 0;
+    /* EINTR where the kernel gives it on local files (O4): writes, syncs */
+    if (f->mode == FIO_EINTR && kind != K_WRITE && kind != K_SYNC && kind != K_TRUNC)
+        return 0;
     f->hits++;
     switch (f->mode) {
     case FIO_CRASH_BEFORE:
