@@ -802,6 +802,223 @@ START_TEST(test_gate_without_run_refuses)
 }
 END_TEST
 
+
+/* ---- with runs from the tracking module ---- */
+
+static char *make_run(mlops_store *s, const char *metric, double value, const char *artifact)
+{
+    mlops_run_options ro;
+    mlops_run_options_init(&ro, MLOPS_RUN_OPTIONS_VERSION);
+    ro.flags = MLOPS_RUN_NO_ENVIRONMENT | MLOPS_RUN_NO_SYSTEM_TAGS;
+    mlops_run *run = NULL;
+    tu_assert_ok(mlops_run_create(&run, s, NULL, &ro));
+    if (metric) {
+        tu_assert_ok(mlops_run_log_metric(run, metric, value - 0.2, 0));
+        tu_assert_ok(mlops_run_log_metric(run, metric, value, 5)); /* the latest step counts */
+    }
+    tu_assert_ok(mlops_run_log_metric(run, "loss", 1.0 - value, 5));
+    if (artifact)
+        tu_assert_ok(mlops_run_log_artifact_bytes(run, artifact, "weights", 7));
+    char *id = strdup(mlops_run_id(run));
+    mlops_run_close(run);
+    return id;
+}
+
+static int64_t reg_run(mlops_registry *reg, const char *model, const char *run_id)
+{
+    mlops_register_options o;
+    mlops_register_options_init(&o, 1);
+    o.run_id = run_id;
+    o.artifact_path = "model.bin";
+    int64_t v = 0;
+    tu_assert_ok(mlops_registry_register(&v, reg, model, &o));
+    return v;
+}
+
+static mlops_status promote_gated(char **report, mlops_registry *reg, const char *m, int64_t v,
+                                  const char *g1, const char *g2, const char *baseline)
+{
+    const char *exprs[2] = {g1, g2};
+    mlops_promote_options po;
+    mlops_promote_options_init(&po, 1);
+    po.gate_exprs = exprs;
+    po.n_gate_exprs = g2 ? 2 : 1;
+    po.baseline_alias = baseline;
+    return mlops_registry_promote(report, reg, m, v, "Production", &po);
+}
+
+START_TEST(test_register_from_run_lineage)
+{
+    mlops_store *s = mem_store(NULL);
+    mlops_registry *reg;
+    tu_assert_ok(mlops_registry_open(&reg, s));
+    mlops_run_options ro;
+    mlops_run_options_init(&ro, MLOPS_RUN_OPTIONS_VERSION);
+    ro.flags = MLOPS_RUN_NO_ENVIRONMENT | MLOPS_RUN_NO_SYSTEM_TAGS;
+    mlops_run *run = NULL;
+    tu_assert_ok(mlops_run_create(&run, s, NULL, &ro));
+    tu_assert_ok(mlops_run_log_artifact_bytes(run, "model/model.bin", "weights", 7));
+    tu_assert_ok(mlops_run_log_artifact_bytes(run, "eval.json", "{\"auc\": 0.9}", 12));
+    mlops_hash128 dh;
+    tu_assert_ok(mlops_run_log_dataset_bytes(&dh, run, "train.csv", "a,b\n1,2\n", 8, 1));
+    mlops_status ts = mlops_run_set_tag(run, "mlops.source.git.commit", "4f2a9c1e");
+    char run_id[64];
+    snprintf(run_id, sizeof(run_id), "%s", mlops_run_id(run));
+    mlops_register_options o;
+    mlops_register_options_init(&o, 1);
+    o.run_id = run_id;
+    o.artifact_path = "model/model.bin";
+    o.eval_report_path = "eval.json";
+    int64_t v;
+    tu_assert_ok(mlops_registry_register(&v, reg, "m", &o));
+    mlops_hash128 art, got;
+    uint64_t size = 0;
+    tu_assert_ok(mlops_run_artifact_stat(&art, NULL, run, "model/model.bin"));
+    tu_assert_ok(mlops_registry_artifact(&got, &size, reg, "m", v));
+    ck_assert_mem_eq(art.bytes, got.bytes, 16);
+    ck_assert_uint_eq(size, 7);
+    char *json;
+    tu_assert_ok(mlops_registry_lineage_json(&json, reg, "m", v));
+    char hex[33];
+    mlops_hash128_to_hex(hex, &dh);
+    ck_assert_ptr_nonnull(strstr(json, hex));
+    ck_assert_ptr_nonnull(strstr(json, "\"rows\": 1"));
+    ck_assert_ptr_nonnull(strstr(json, "\"name\": \"train.csv\""));
+    ck_assert_ptr_nonnull(strstr(json, run_id));
+    ck_assert_ptr_nonnull(strstr(json, "\"path\": \"eval.json\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"source\": \"runs:/"));
+    if (ts == MLOPS_OK)
+        ck_assert_ptr_nonnull(strstr(json, "\"code_commit\": \"4f2a9c1e\""));
+    mlops_string_free(NULL, json);
+    /* bad sources: unknown artifact, unknown run, malformed run id (N14) */
+    uint64_t before = store_fp(s);
+    o.artifact_path = "nope.bin";
+    tu_assert_st(mlops_registry_register(&v, reg, "m", &o), MLOPS_E_NOTFOUND);
+    ck_assert_ptr_nonnull(strstr(mlops_error_message(), "nope.bin"));
+    o.artifact_path = "model/model.bin";
+    o.eval_report_path = "missing.json";
+    tu_assert_st(mlops_registry_register(&v, reg, "m", &o), MLOPS_E_NOTFOUND);
+    o.eval_report_path = NULL;
+    o.run_id = "0123456789abcdef0123456789abcdef";
+    tu_assert_st(mlops_registry_register(&v, reg, "m", &o), MLOPS_E_NOTFOUND);
+    o.run_id = "NOT-A-RUN";
+    tu_assert_st(mlops_registry_register(&v, reg, "m", &o), MLOPS_E_INVALID);
+    ck_assert_uint_eq(before, store_fp(s));
+    mlops_run_close(run);
+    mlops_registry_close(reg);
+    mlops_store_close(s);
+}
+END_TEST
+
+START_TEST(test_gates_with_runs)
+{
+    mlops_store *s = mem_store(NULL);
+    mlops_registry *reg;
+    tu_assert_ok(mlops_registry_open(&reg, s));
+    char *ra = make_run(s, "val_auc", 0.91, "model.bin");
+    char *rb = make_run(s, "val_auc", 0.85, "model.bin");
+    char *rc = make_run(s, NULL, 0.5, "model.bin");
+    int64_t va = reg_run(reg, "fraud", ra);
+    int64_t vb = reg_run(reg, "fraud", rb);
+    int64_t vc = reg_run(reg, "fraud", rc);
+    char *rep = NULL;
+    /* no Production yet: a change condition has nothing to compare with */
+    tu_assert_st(promote_gated(&rep, reg, "fraud", va, "val_auc >= baseline + 0.01", NULL, NULL),
+                 MLOPS_E_CONFLICT);
+    ck_assert_ptr_nonnull(strstr(rep, "no Production version to compare with"));
+    mlops_string_free(NULL, rep);
+    /* a threshold passes; the report and the blessing say so */
+    tu_assert_ok(promote_gated(&rep, reg, "fraud", va, "val_auc >= 0.9", NULL, NULL));
+    ck_assert_ptr_nonnull(rep);
+    ck_assert_ptr_nonnull(strstr(rep, "gate passed\nPASS val_auc >= 0.9: candidate 0.91"));
+    mlops_string_free(NULL, rep);
+    ck_assert_uint_eq(stage_of(reg, "fraud", va), MLOPS_STAGE_PRODUCTION);
+    char *json;
+    tu_assert_ok(mlops_registry_version_json(&json, reg, "fraud", va));
+    ck_assert_ptr_nonnull(strstr(json, "\"passed\": true"));
+    mlops_string_free(NULL, json);
+    /* a worse challenger: threshold passes, change over Production fails */
+    uint64_t hist_before;
+    {
+        char *h;
+        tu_assert_ok(mlops_registry_history_json(&h, reg, "fraud"));
+        hist_before = mlops_hash64(h, strlen(h), 0);
+        mlops_string_free(NULL, h);
+    }
+    tu_assert_st(promote_gated(&rep, reg, "fraud", vb, "val_auc >= 0.8",
+                               "val_auc >= baseline + 0.01", NULL),
+                 MLOPS_E_CONFLICT);
+    const char *msg = mlops_error_message();
+    ck_assert_msg(strstr(msg, "candidate 0.85") && strstr(msg, "baseline 0.91"), "%s", msg);
+    ck_assert_ptr_nonnull(strstr(rep, "PASS val_auc >= 0.8"));
+    ck_assert_ptr_nonnull(strstr(rep, "FAIL val_auc >= baseline + 0.01: candidate 0.85 "
+                                      "(version 2), baseline 0.91 (Production version 1), "
+                                      "needed >= 0.92"));
+    mlops_string_free(NULL, rep);
+    ck_assert_uint_eq(stage_of(reg, "fraud", vb), MLOPS_STAGE_NONE);
+    ck_assert_uint_eq(stage_of(reg, "fraud", va), MLOPS_STAGE_PRODUCTION);
+    {
+        char *h;
+        tu_assert_ok(mlops_registry_history_json(&h, reg, "fraud"));
+        ck_assert_uint_eq(hist_before, mlops_hash64(h, strlen(h), 0)); /* no transition */
+        mlops_string_free(NULL, h);
+    }
+    tu_assert_ok(mlops_registry_version_json(&json, reg, "fraud", vb));
+    ck_assert_ptr_nonnull(strstr(json, "\"passed\": false"));
+    ck_assert_ptr_nonnull(strstr(json, "\"baseline_version\": 1"));
+    mlops_string_free(NULL, json);
+    /* relative change and lower-is-better */
+    tu_assert_st(promote_gated(NULL, reg, "fraud", vb, "val_auc >= baseline + 1%", NULL, NULL),
+                 MLOPS_E_CONFLICT);
+    tu_assert_st(promote_gated(NULL, reg, "fraud", vb, "loss <= baseline - 0.01", NULL, NULL),
+                 MLOPS_E_CONFLICT);
+    tu_assert_st(promote_gated(NULL, reg, "fraud", vb, "val_auc >= baseline - 0.1", NULL, NULL),
+                 MLOPS_E_INVALID);
+    /* a metric the candidate never logged fails, clearly */
+    tu_assert_st(promote_gated(&rep, reg, "fraud", vc, "val_auc >= 0.1", NULL, NULL),
+                 MLOPS_E_CONFLICT);
+    ck_assert_ptr_nonnull(strstr(mlops_error_message(), "never logged 'val_auc'"));
+    mlops_string_free(NULL, rep);
+    /* a metric the baseline never logged fails too */
+    {
+        mlops_run *r;
+        tu_assert_ok(mlops_run_open(&r, s, rb));
+        tu_assert_ok(mlops_run_log_metric(r, "f1", 0.7, 0));
+        mlops_run_close(r);
+    }
+    tu_assert_st(promote_gated(&rep, reg, "fraud", vb, "f1 >= baseline + 0.01", NULL, NULL),
+                 MLOPS_E_CONFLICT);
+    ck_assert_ptr_nonnull(strstr(rep, "the baseline (Production version 1, run "));
+    mlops_string_free(NULL, rep);
+    /* a baseline alias instead of Production; the dry run changes nothing */
+    tu_assert_ok(mlops_registry_set_alias(reg, "fraud", "old", vc, NULL));
+    mlops_promote_options po;
+    mlops_promote_options_init(&po, 1);
+    mlops_gate g;
+    mlops_gate_init(&g, 1);
+    g.metric = "loss";
+    g.flags = MLOPS_GATE_MIN_ABSOLUTE | MLOPS_GATE_LOWER_IS_BETTER;
+    g.min_absolute_change = 0.1;
+    po.gates = &g;
+    po.n_gates = 1;
+    po.baseline_alias = "old";
+    int32_t passed = -1;
+    uint64_t before = store_fp(s);
+    tu_assert_ok(mlops_registry_gate_check(&rep, &passed, reg, "fraud", vb, &po));
+    ck_assert_int_eq(passed, 1); /* loss 0.15 <= 0.5 - 0.1 */
+    ck_assert_ptr_nonnull(strstr(rep, "baseline 0.5 (old version 3)"));
+    mlops_string_free(NULL, rep);
+    ck_assert_uint_eq(before, store_fp(s));
+    tu_assert_ok(mlops_registry_promote(NULL, reg, "fraud", vb, "Staging", &po));
+    ck_assert_uint_eq(stage_of(reg, "fraud", vb), MLOPS_STAGE_STAGING);
+    free(ra);
+    free(rb);
+    free(rc);
+    mlops_registry_close(reg);
+    mlops_store_close(s);
+}
+END_TEST
+
 /* ---- records ---- */
 
 START_TEST(test_unknown_fields_survive_rewrite)
@@ -1292,6 +1509,8 @@ int main(int argc, char **argv)
         tcase_add_test(tc, test_rollback);
         tcase_add_test(tc, test_gate_parse);
         tcase_add_test(tc, test_gate_without_run_refuses);
+        tcase_add_test(tc, test_register_from_run_lineage);
+        tcase_add_test(tc, test_gates_with_runs);
         tcase_add_test(tc, test_unknown_fields_survive_rewrite);
         tcase_add_test(tc, test_search);
         tcase_add_test(tc, test_alloc_failures);
