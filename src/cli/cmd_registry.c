@@ -1266,9 +1266,157 @@ int cli_cmd_models(cli_ctx *ctx, int argc, char **argv)
     return cli_usage(ctx, "unknown verb 'models %s'", verb);
 }
 
+/* ---- the demo step ---- */
+
+/* A second, worse run for the demo's challenger. */
+static mlops_status demo_challenger_run(char *id_out, size_t cap, mlops_store *s,
+                                        const char *experiment_id)
+{
+    mlops_run_options ro = MLOPS_RUN_OPTIONS_INIT;
+    ro.name = "demo-challenger";
+    ro.flags = MLOPS_RUN_NO_ENVIRONMENT;
+    mlops_run *run = NULL;
+    mlops_status st = mlops_run_create(&run, s, experiment_id[0] ? experiment_id : NULL, &ro);
+    double auc = 0.5, loss = 0.69;
+    for (int epoch = 0; st == MLOPS_OK && epoch < 10; epoch++) {
+        loss *= 0.9;
+        auc += (0.79 - auc) * 0.35;
+        mlops_metric_point pts[2] = {{"loss", loss, epoch, 0}, {"val_auc", auc, epoch, 0}};
+        pts[0].timestamp_ms = pts[1].timestamp_ms = mlops_env_now_ns(mlops_store_env(s)) / 1000000;
+        st = mlops_run_log_metrics(run, pts, 2);
+    }
+    double weights[8] = {0.4, -1.1, 0.1, 1.9, -0.5, 0.8, 0.1, 0.9};
+    if (st == MLOPS_OK)
+        st = mlops_run_log_artifact_bytes(run, "model/model.bin", weights, sizeof(weights));
+    if (st == MLOPS_OK)
+        st = mlops_run_end(run, MLOPS_RUN_FINISHED, 0);
+    if (st == MLOPS_OK)
+        snprintf(id_out, cap, "%s", mlops_run_id(run));
+    mlops_run_close(run);
+    return st;
+}
+
+/* The artifact the tracking step logged: model/model.bin, or model.bin. */
+static const char *demo_artifact(mlops_store *s, const char *run_id)
+{
+    static const char *const paths[] = {"model/model.bin", "model.bin"};
+    mlops_run *run = NULL;
+    const char *found = NULL;
+    if (mlops_run_open(&run, s, run_id) != MLOPS_OK)
+        return NULL;
+    for (size_t i = 0; i < 2 && found == NULL; i++)
+        if (mlops_run_artifact_stat(NULL, NULL, run, paths[i]) == MLOPS_OK)
+            found = paths[i];
+    mlops_run_close(run);
+    return found;
+}
+
 int cli_demo_registry(cli_ctx *ctx, cli_demo_state *st)
 {
-    (void)ctx;
-    (void)st;
-    return CLI_OK;
+    mlops_store *s = cli_store(ctx);
+    if (s == NULL)
+        return CLI_FAILED;
+    printf("== registry: register, gate, promote, refuse a worse challenger ==\n");
+    if (st->run_id[0] == '\0')
+        return cli_error(ctx, "registry demo: the tracking step left no run");
+    const char *artifact = demo_artifact(s, st->run_id);
+    if (artifact == NULL)
+        return cli_error(ctx, "registry demo: run %s has no model artifact", st->run_id);
+    reg_cli r = {0};
+    int rc = open_reg(ctx, &r);
+    if (rc != CLI_OK)
+        return rc;
+    const char *model = "churn";
+    const char *user = default_user(NULL);
+    mlops_env *env = mlops_registry_env(r.reg);
+    char *report = NULL;
+    mlops_register_options o;
+    mlops_register_options_init(&o, MLOPS_REGISTER_OPTIONS_VERSION);
+    o.run_id = st->run_id;
+    o.artifact_path = artifact;
+    o.description = "logistic regression from mlops demo";
+    o.user = user;
+    int64_t v = 0;
+    mlops_status ms = mlops_registry_register(&v, r.reg, model, &o);
+    if (ms != MLOPS_OK) {
+        rc = cli_fail(ctx, ms, "registry demo: register");
+        goto out;
+    }
+    printf("registered models:/%s/%lld from runs:/%s/%s\n", model, (long long)v, st->run_id,
+           artifact);
+    const char *champion_gates[] = {"val_auc >= 0.8"};
+    mlops_promote_options po;
+    mlops_promote_options_init(&po, MLOPS_PROMOTE_OPTIONS_VERSION);
+    po.gate_exprs = champion_gates;
+    po.n_gate_exprs = 1;
+    po.reason = "passed the demo gate";
+    po.user = user;
+    ms = mlops_registry_promote(&report, r.reg, model, v, "Production", &po);
+    print_report(stdout, report);
+    mlops_string_free(env, report);
+    report = NULL;
+    if (ms != MLOPS_OK) {
+        rc = cli_fail(ctx, ms, "registry demo: promote");
+        goto out;
+    }
+    ms = mlops_registry_set_alias(r.reg, model, "champion", v, "demo champion");
+    if (ms != MLOPS_OK) {
+        rc = cli_fail(ctx, ms, "registry demo: alias");
+        goto out;
+    }
+    printf("version %lld is in Production; models:/%s@champion -> %lld\n", (long long)v, model,
+           (long long)v);
+    snprintf(st->model_name, sizeof(st->model_name), "%s", model);
+    st->model_version = v;
+
+    char cid[64] = "";
+    ms = demo_challenger_run(cid, sizeof(cid), s, st->experiment_id);
+    int64_t cv = 0;
+    if (ms == MLOPS_OK) {
+        o.run_id = cid;
+        o.artifact_path = "model/model.bin";
+        o.description = "a challenger with a lower validation AUC";
+        ms = mlops_registry_register(&cv, r.reg, model, &o);
+    }
+    if (ms != MLOPS_OK) {
+        rc = cli_fail(ctx, ms, "registry demo: challenger");
+        goto out;
+    }
+    printf("\nchallenger run %s registered as version %lld\n", cid, (long long)cv);
+    const char *challenger_gates[] = {"val_auc >= 0.75", "val_auc >= baseline + 0.01"};
+    po.gate_exprs = challenger_gates;
+    po.n_gate_exprs = 2;
+    po.reason = "challenger";
+    ms = mlops_registry_promote(&report, r.reg, model, cv, "Production", &po);
+    if (ms == MLOPS_OK) {
+        mlops_string_free(env, report);
+        rc = cli_error(ctx, "registry demo: the gate let a worse challenger through");
+        goto out;
+    }
+    if (ms != MLOPS_E_CONFLICT || report == NULL) {
+        rc = cli_fail(ctx, ms, "registry demo: challenger promotion");
+        goto out;
+    }
+    print_report(stdout, report);
+    printf("refused as it should be: %s\n", mlops_error_message());
+    mlops_string_free(env, report);
+    report = NULL;
+    ms = mlops_registry_set_alias(r.reg, model, "challenger", cv, "kept for an A/B test");
+    if (ms != MLOPS_OK) {
+        rc = cli_fail(ctx, ms, "registry demo: alias");
+        goto out;
+    }
+    printf("models:/%s@challenger -> %lld; Production is still version %lld\n\n", model,
+           (long long)cv, (long long)v);
+    char *doc = NULL;
+    bool json = ctx->json;
+    ctx->json = false;
+    ms = mlops_registry_history_json(&doc, r.reg, model);
+    rc = with_doc(&r, ms, doc, "registry demo: history", human_history, NULL);
+    ctx->json = json;
+    printf("  see it: mlops models show %s; mlops models lineage %s %lld\n\n", model, model,
+           (long long)v);
+out:
+    mlops_registry_close(r.reg);
+    return rc;
 }

@@ -1358,7 +1358,16 @@ static mlops_status gates_collect(gate_spec **out, size_t *n_out, const mlops_pr
     return MLOPS_OK;
 }
 
+/* Six significant digits, or more where needed to tell two values apart
+ * (a report must never say "0.92 < 0.92"). */
 static const char *fmt_num(char *buf, size_t cap, double v)
+{
+    snprintf(buf, cap, "%.6g", v);
+    return buf;
+}
+
+/* The shortest text that reads back as the same double (user constants). */
+static const char *fmt_exact(char *buf, size_t cap, double v)
 {
     for (int prec = 6; prec <= 17; prec++) {
         snprintf(buf, cap, "%.*g", prec, v);
@@ -1366,6 +1375,16 @@ static const char *fmt_num(char *buf, size_t cap, double v)
             break;
     }
     return buf;
+}
+
+static void fmt_two(char *a, char *b, size_t cap, double x, double y)
+{
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(a, cap, "%.*g", prec, x);
+        snprintf(b, cap, "%.*g", prec, y);
+        if (x == y || strcmp(a, b) != 0)
+            break;
+    }
 }
 
 typedef struct gate_result {
@@ -1436,13 +1455,13 @@ static mlops_status gates_eval(mlops_registry *reg, const reg_head *h, int64_t v
             bool ok = false;
             if (bit == MLOPS_GATE_THRESHOLD)
                 snprintf(cond, sizeof(cond), "%s %s %s", s->metric, op,
-                         fmt_num(a, sizeof(a), s->threshold));
+                         fmt_exact(a, sizeof(a), s->threshold));
             else if (bit == MLOPS_GATE_MIN_ABSOLUTE)
                 snprintf(cond, sizeof(cond), "%s %s baseline %c %s", s->metric, op,
-                         lower ? '-' : '+', fmt_num(a, sizeof(a), s->min_abs));
+                         lower ? '-' : '+', fmt_exact(a, sizeof(a), s->min_abs));
             else
                 snprintf(cond, sizeof(cond), "%s %s baseline %c %s%%", s->metric, op,
-                         lower ? '-' : '+', fmt_num(a, sizeof(a), s->min_rel * 100.0));
+                         lower ? '-' : '+', fmt_exact(a, sizeof(a), s->min_rel * 100.0));
             if (cst == MLOPS_E_NOTFOUND) {
                 snprintf(line, sizeof(line),
                          "FAIL %s: the candidate (version %lld%s%s) never logged '%s'", cond,
@@ -1450,9 +1469,9 @@ static mlops_status gates_eval(mlops_registry *reg, const reg_head *h, int64_t v
                          cand.run_id ? cand.run_id : "", s->metric);
             } else if (bit == MLOPS_GATE_THRESHOLD) {
                 ok = lower ? cv <= s->threshold : cv >= s->threshold;
+                fmt_two(b, c, sizeof(b), cv, s->threshold);
                 snprintf(line, sizeof(line), "%s %s: candidate %s (version %lld), threshold %s",
-                         ok ? "PASS" : "FAIL", cond, fmt_num(b, sizeof(b), cv),
-                         (long long)version, fmt_num(c, sizeof(c), s->threshold));
+                         ok ? "PASS" : "FAIL", cond, b, (long long)version, c);
             } else if (bver == 0) {
                 snprintf(line, sizeof(line), "FAIL %s: there is no %s version to compare with",
                          cond, bname);
@@ -1469,12 +1488,12 @@ static mlops_status gates_eval(mlops_registry *reg, const reg_head *h, int64_t v
                     need = lower ? bv - fabs(bv) * s->min_rel : bv + fabs(bv) * s->min_rel;
                 ok = lower ? cv <= need : cv >= need;
                 char d[40];
+                fmt_two(b, d, sizeof(b), cv, need);
                 snprintf(line, sizeof(line),
                          "%s %s: candidate %s (version %lld), baseline %s (%s version %lld), "
                          "needed %s %s",
-                         ok ? "PASS" : "FAIL", cond, fmt_num(b, sizeof(b), cv),
-                         (long long)version, fmt_num(c, sizeof(c), bv), bname, (long long)bver,
-                         op, fmt_num(d, sizeof(d), need));
+                         ok ? "PASS" : "FAIL", cond, b, (long long)version,
+                         fmt_num(c, sizeof(c), bv), bname, (long long)bver, op, d);
             }
             if (!ok && res->passed) {
                 res->passed = false;
