@@ -536,10 +536,11 @@ MLOPS_API mlops_status mlops_registry_version_json(char **json_out, mlops_regist
 /**
  * Search registered models, in name order, as a JSON array of summaries.
  *
- * The filter follows MLflow's `search_registered_models`: conditions joined
- * by AND, each `name = 'x'`, `name != 'x'`, `name LIKE 'pat%'`,
- * `name ILIKE 'pat%'` or the same on `tags.<key>` (backquote keys with
- * spaces or dots); `%` matches any run of characters and `_` one.
+ * The filter follows MLflow's search_registered_models: conditions joined
+ * by AND, each one of: name = 'x', name != 'x', name LIKE 'pattern',
+ * name ILIKE 'pattern', or the same on tags.KEY (put a key with spaces
+ * or dots in backquotes). In a pattern a percent sign matches any run of
+ * characters and an underscore matches one character.
  *
  * @param[out] json_out     The array; release with mlops_string_free().
  * @param[in]  reg          Registry.
