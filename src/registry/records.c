@@ -127,13 +127,28 @@ mlops_status mlops__registry_head_encode(mlops__buf *out, const mlops_env *env, 
         mlops__rec_put_str(&t, 2, h->tags[i].value);
         put_nested(&w, 7, &t);
     }
-    for (size_t i = 0; i < h->n_vers; i++) {
-        mlops__rec_writer t;
-        mlops__rec_writer_init(&t, env, REG_REC_FORMAT, REG_REC_VSTATE);
-        mlops__rec_put_i64(&t, 1, h->vers[i].version);
-        mlops__rec_put_u64(&t, 2, h->vers[i].stage);
-        mlops__rec_put_i64(&t, 3, h->vers[i].stage_ms);
-        put_nested(&w, 8, &t);
+    if (h->n_vers) {
+        /* one packed field: per version, varint number delta, varint stage,
+         * zigzag varint time delta (a head is read on every resolve) */
+        mlops__buf pk;
+        mlops__buf_init(&pk, env);
+        mlops_status pst = MLOPS_OK;
+        int64_t pv = 0, pms = 0;
+        for (size_t i = 0; i < h->n_vers && pst == MLOPS_OK; i++) {
+            uint8_t tmp[30];
+            size_t k = mlops__varint_put(tmp, (uint64_t)(h->vers[i].version - pv));
+            k += mlops__varint_put(tmp + k, h->vers[i].stage);
+            int64_t d = h->vers[i].stage_ms - pms;
+            k += mlops__varint_put(tmp + k, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
+            pv = h->vers[i].version;
+            pms = h->vers[i].stage_ms;
+            pst = mlops__buf_append(&pk, tmp, k);
+        }
+        if (pst == MLOPS_OK)
+            mlops__rec_put_bytes(&w, 8, pk.data, pk.len);
+        else if (w.st == MLOPS_OK)
+            w.st = pst;
+        mlops__buf_free(&pk);
     }
     for (size_t i = 0; i < h->n_aliases; i++) {
         mlops__rec_writer t;
@@ -172,27 +187,36 @@ static mlops_status decode_tag(reg_tag *t, const mlops_env *env, const mlops__re
     return st;
 }
 
-static mlops_status decode_vstate(reg_vstate *v, const mlops__rec_field *f)
+static mlops_status decode_vstates(reg_head *h, const mlops_env *env, const mlops__rec_field *f)
 {
-    mlops__rec_reader r;
-    mlops_status st = want_bytes(f);
-    if (st == MLOPS_OK)
-        st = mlops__rec_reader_init(&r, f->p, f->n, REG_REC_FORMAT, REG_REC_VSTATE,
-                                    "version state");
-    mlops__rec_field g;
-    while (st == MLOPS_OK && (st = mlops__rec_next(&r, &g)) == MLOPS_OK) {
-        if (g.tag == 1 && (st = want_varint(&g)) == MLOPS_OK)
-            v->version = mlops__rec_as_i64(&g);
-        else if (g.tag == 2 && (st = want_varint(&g)) == MLOPS_OK)
-            v->stage = (uint32_t)g.u;
-        else if (g.tag == 3 && (st = want_varint(&g)) == MLOPS_OK)
-            v->stage_ms = mlops__rec_as_i64(&g);
+    if (f->wire != MLOPS__REC_WIRE_BYTES || h->n_vers)
+        return mlops__error(MLOPS_E_CORRUPT, "registered model: malformed version list");
+    /* each entry takes at least 3 bytes: bound the allocation by the input (M3) */
+    size_t cap = f->n / 3;
+    h->vers = cap ? mlops__calloc(env, cap, sizeof(reg_vstate)) : NULL;
+    if (cap && h->vers == NULL)
+        return mlops__nomem();
+    const uint8_t *p = f->p;
+    size_t left = f->n;
+    int64_t pv = 0, pms = 0;
+    while (left) {
+        uint64_t dv, stage, zms;
+        size_t a = mlops__varint_get(p, left, &dv);
+        size_t b = a ? mlops__varint_get(p + a, left - a, &stage) : 0;
+        size_t c = b ? mlops__varint_get(p + a + b, left - a - b, &zms) : 0;
+        if (c == 0 || h->n_vers == cap || dv == 0 || dv > (uint64_t)(INT64_MAX - pv) ||
+            stage > MLOPS_STAGE_ARCHIVED)
+            return mlops__error(MLOPS_E_CORRUPT, "registered model: malformed version list");
+        reg_vstate *v = &h->vers[h->n_vers++];
+        v->version = pv + (int64_t)dv;
+        v->stage = (uint32_t)stage;
+        v->stage_ms = pms + (int64_t)((zms >> 1) ^ (~(zms & 1) + 1));
+        pv = v->version;
+        pms = v->stage_ms;
+        p += a + b + c;
+        left -= a + b + c;
     }
-    if (st == MLOPS_E_NOTFOUND)
-        st = (v->version > 0 && v->stage <= MLOPS_STAGE_ARCHIVED)
-                 ? MLOPS_OK
-                 : mlops__error(MLOPS_E_CORRUPT, "version state record is invalid");
-    return st;
+    return MLOPS_OK;
 }
 
 static mlops_status decode_alias(reg_alias *a, const mlops_env *env, const mlops__rec_field *f)
@@ -270,13 +294,9 @@ mlops_status mlops__registry_head_decode(reg_head *h, const mlops_env *env, cons
             st = t ? decode_tag(t, env, &f) : mlops__nomem();
             break;
         }
-        case 8: {
-            reg_vstate *v = grow(env, (void **)&h->vers, &h->n_vers, sizeof(*v));
-            st = v ? decode_vstate(v, &f) : mlops__nomem();
-            if (st == MLOPS_OK && h->n_vers > 1 && h->vers[h->n_vers - 2].version >= v->version)
-                st = mlops__error(MLOPS_E_CORRUPT, "registered model: versions out of order");
+        case 8:
+            st = decode_vstates(h, env, &f);
             break;
-        }
         case 9: {
             reg_alias *a = grow(env, (void **)&h->aliases, &h->n_aliases, sizeof(*a));
             st = a ? decode_alias(a, env, &f) : mlops__nomem();

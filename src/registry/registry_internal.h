@@ -27,7 +27,6 @@ struct mlops_registry {
 #define REG_REC_VERSION 2
 #define REG_REC_EVENT 3
 #define REG_REC_TAG 10
-#define REG_REC_VSTATE 11
 #define REG_REC_ALIAS 12
 #define REG_REC_DATASET 13
 #define REG_REC_FORMAT 1
