@@ -1418,13 +1418,14 @@ static int promote_rounds(int rounds)
             if (pid[c] == 0) {
                 char x;
                 close(go[1]);
-                if (read(go[0], &x, 1) != 0)
-                    _exit(6);
                 mlops_store *cs = NULL;
                 mlops_registry *cr = NULL;
                 if (mlops_store_open(&cs, NULL, dir, NULL) != MLOPS_OK ||
                     mlops_registry_open(&cr, cs) != MLOPS_OK)
                     _exit(3);
+                /* say "ready", then wait: the promotions start together */
+                if (write(res[c][1], "R", 1) != 1 || read(go[0], &x, 1) != 0)
+                    _exit(6);
                 mlops_status st =
                     mlops_registry_promote(NULL, cr, "m", c ? v2 : v1, "Production", NULL);
                 char msg[520];
@@ -1437,6 +1438,11 @@ static int promote_rounds(int rounds)
             close(res[c][1]);
         }
         close(go[0]);
+        for (int c = 0; c < 2; c++) {
+            char ready = 0;
+            ck_assert_int_eq(read(res[c][0], &ready, 1), 1);
+            ck_assert_int_eq(ready, 'R');
+        }
         close(go[1]); /* both children start now */
         char msg[2][520];
         for (int c = 0; c < 2; c++) {
