@@ -182,3 +182,103 @@ def test_cli_scenario():
         assert [m["name"] for m in lst] == ["fraud"]
         with mlops.Store(store) as s:
             assert s.registry().resolve("models:/fraud/Production") == 1
+
+
+def _make_run(store, val_auc, artifact=b"weights"):
+    """A run with a val_auc history and a model artifact, through the C API
+    (fresh ctypes function objects, so the tracking binding's own
+    declarations are left alone)."""
+    import ctypes
+    lib = mlops._lib.lib
+    create, log_metric = lib["mlops_run_create"], lib["mlops_run_log_metric"]
+    log_art, run_id, close = (lib["mlops_run_log_artifact_bytes"], lib["mlops_run_id"],
+                              lib["mlops_run_close"])
+    create.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p, ctypes.c_char_p,
+                       ctypes.c_void_p]
+    log_metric.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_double, ctypes.c_int64]
+    log_art.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t]
+    run_id.argtypes, run_id.restype = [ctypes.c_void_p], ctypes.c_char_p
+    close.argtypes = [ctypes.c_void_p]
+    h = ctypes.c_void_p()
+    mlops._lib.check(create(ctypes.byref(h), store.handle, None, None))
+    try:
+        for step, v in enumerate((val_auc - 0.1, val_auc)):
+            mlops._lib.check(log_metric(h, b"val_auc", v, step))
+        mlops._lib.check(log_art(h, b"model/model.bin", artifact, len(artifact)))
+        return run_id(h).decode()
+    finally:
+        close(h)
+
+
+def test_run_scenario_with_gates(reg):
+    s, r = reg
+    champ = _make_run(s, 0.91, b"champion weights")
+    chall = _make_run(s, 0.85, b"challenger weights")
+    v1 = r.register("fraud", run=champ, artifact="model/model.bin")
+    report = r.promote("fraud", v1, to="Production", gates=["val_auc >= 0.9"])
+    assert report.startswith("gate passed\nPASS val_auc >= 0.9: candidate 0.91")
+    r.alias("fraud", "champion", v1)
+    v2 = r.register("fraud", run=chall, artifact="model/model.bin")
+    with pytest.raises(GateRefused) as e:
+        r.promote("fraud", v2, gates=[Gate("val_auc", threshold=0.8),
+                                       Gate("val_auc", min_absolute_change=0.01)])
+    assert "candidate 0.85" in str(e.value) and "baseline 0.91" in str(e.value)
+    assert "PASS val_auc >= 0.8" in e.value.report
+    assert r.resolve("models:/fraud/Production") == v1
+    mv = r.get("models:/fraud@champion")
+    assert mv.run_id == champ and mv.read() == b"champion weights"
+    lin = r.lineage("fraud", v2)
+    assert lin["run_id"] == chall and lin["source"] == f"runs:/{chall}/model/model.bin"
+    assert lin["gate"]["passed"] is False and lin["gate"]["baseline_version"] == v1
+    with pytest.raises(mlops.NotFound):
+        r.register("fraud", run=champ, artifact="missing.bin")
+    with pytest.raises(mlops.InvalidArgument):
+        r.register("fraud", run="not-a-run-id", artifact="model/model.bin")
+    with tempfile.TemporaryDirectory() as d:
+        path = mv.download(d)
+        assert os.path.basename(path) == "model.bin"
+        with open(path, "rb") as f:
+            assert f.read() == b"champion weights"
+
+
+def test_cli_gates_with_runs():
+    """register --run/--artifact and promote --gate through the command."""
+    cli = os.environ.get("MLOPS_CLI")
+    if not cli:
+        pytest.skip("MLOPS_CLI is not set")
+    with tempfile.TemporaryDirectory() as d:
+        store = os.path.join(d, "store")
+        try:
+            with mlops.Store(store) as s:
+                champ = _make_run(s, 0.91)
+                chall = _make_run(s, 0.85)
+        except mlops.Unsupported:
+            pytest.skip("this build has no file backend")
+
+        def run(*args):
+            return subprocess.run([cli, "--store", store, *args], capture_output=True, text=True)
+
+        p = run("models", "register", "fraud", "--run", champ, "--artifact", "model/model.bin",
+                "--user", "ci")
+        assert p.returncode == 0 and p.stdout == "1\n", p.stderr
+        p = run("models", "promote", "fraud", "1", "--to", "Production", "--gate",
+                "val_auc >= 0.9")
+        assert p.returncode == 0, p.stderr
+        assert "PASS val_auc >= 0.9" in p.stdout
+        assert run("models", "register", "fraud", "--run", chall, "--artifact",
+                   "model/model.bin").stdout == "2\n"
+        p = run("models", "promote", "fraud", "2", "--to", "production", "--gate",
+                "val_auc >= baseline + 0.01")
+        assert p.returncode == 1
+        assert "gate refused" in p.stderr and "candidate 0.85" in p.stderr
+        p = run("--json", "models", "promote", "fraud", "2", "--to", "Production", "--gate",
+                "val_auc >= 0.8", "--dry-run")
+        assert p.returncode == 0 and json.loads(p.stdout)["gate_passed"] is True
+        lin = json.loads(run("--json", "models", "lineage", "fraud", "2").stdout)
+        # the refused promotion is the stored decision; a dry run stores nothing
+        assert lin["run_id"] == chall and lin["gate"]["passed"] is False
+        show = json.loads(run("--json", "models", "show", "fraud").stdout)
+        assert [(v["version"], v["stage"], v["run_id"]) for v in show["versions"]] == \
+            [(1, "Production", champ), (2, "None", chall)]
+        hist = run("models", "history", "fraud").stdout
+        assert "None -> Production" in hist and "ci" in hist
