@@ -1912,8 +1912,13 @@ mlops_status mlops_registry_rollback(int64_t *version_out, mlops_registry *reg, 
                 seq0 = h.hist_seq;
                 cur0 = cur;
             } else if (head_stage_set(&h, MLOPS_STAGE_PRODUCTION) != set0) {
-                st = race_lost_stage(reg, &h, seq0, MLOPS_STAGE_PRODUCTION, cur0,
-                                     MLOPS_STAGE_PRODUCTION);
+                winner_arg w = {.stage = MLOPS_STAGE_PRODUCTION};
+                events_scan(reg, model, seq0 + 1, winner_cb, &w);
+                st = mlops__error(MLOPS_E_CONFLICT,
+                                  "Production of model '%s' was changed by '%s' during the "
+                                  "rollback (it was version %lld, now %lld); nothing was changed",
+                                  model, w.user[0] ? w.user : "another writer", (long long)cur0,
+                                  (long long)cur);
                 decided = true;
             }
         }
