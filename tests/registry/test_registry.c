@@ -1150,6 +1150,29 @@ START_TEST(test_alloc_failures)
                     st = mlops_registry_model_json(&json, reg, "m");
                     mlops_string_free(env, json);
                 }
+                int64_t v2 = 0;
+                if (st == MLOPS_OK)
+                    st = mlops_registry_register(&v2, reg, "m", &o);
+                if (st == MLOPS_OK)
+                    st = mlops_registry_promote(NULL, reg, "m", v2, "Production", NULL);
+                if (st == MLOPS_OK)
+                    st = mlops_registry_rollback(NULL, reg, "m", "alloc test");
+                if (st == MLOPS_OK) {
+                    char *json = NULL;
+                    st = mlops_registry_history_json(&json, reg, "m");
+                    mlops_string_free(env, json);
+                }
+                if (st == MLOPS_OK) {
+                    char *json = NULL;
+                    st = mlops_registry_search_json(&json, reg, "name LIKE 'm%'", 0);
+                    mlops_string_free(env, json);
+                }
+                if (st == MLOPS_OK) {
+                    int64_t r;
+                    st = mlops_registry_resolve_at(&r, reg, "models:/m/Production", INT64_MAX);
+                }
+                if (st == MLOPS_OK)
+                    st = mlops_registry_rename_model(reg, "m", "m2");
             }
             ck_assert_msg(st == MLOPS_OK || st == MLOPS_E_NOMEM, "k=%ld: %s", k,
                           mlops_status_name(st));
@@ -1160,6 +1183,8 @@ START_TEST(test_alloc_failures)
                 /* I10: the handle still works */
                 int64_t r;
                 mlops_status rs = mlops_registry_resolve(&r, reg, "models:/m/latest");
+                if (rs == MLOPS_E_NOTFOUND)
+                    rs = mlops_registry_resolve(&r, reg, "models:/m2/latest");
                 ck_assert(rs == MLOPS_OK || rs == MLOPS_E_NOTFOUND);
             }
             mlops_registry_close(reg);
@@ -1229,6 +1254,52 @@ START_TEST(test_threads_register_gapless)
             seen[v] = true;
         }
     ck_assert_int_eq(resolve(reg, "models:/m/latest"), T * N);
+    mlops_registry_close(reg);
+    mlops_store_close(s);
+}
+END_TEST
+
+typedef struct create_arg {
+    mlops_registry *reg;
+    pthread_barrier_t *bar;
+    mlops_status st;
+} create_arg;
+
+static void *create_thread(void *p)
+{
+    create_arg *a = p;
+    pthread_barrier_wait(a->bar);
+    a->st = mlops_registry_create_model(a->reg, "same-name", NULL);
+    return NULL;
+}
+
+START_TEST(test_threads_create_same_name)
+{
+    /* R2: concurrent creates of one name: one succeeds, the others get EXISTS */
+    mlops_store *s = mem_store(NULL);
+    mlops_registry *reg;
+    tu_assert_ok(mlops_registry_open(&reg, s));
+    enum { T = 4 };
+    for (int round = 0; round < 20; round++) {
+        create_arg a[T];
+        pthread_t th[T];
+        pthread_barrier_t bar;
+        pthread_barrier_init(&bar, NULL, T);
+        for (int t = 0; t < T; t++) {
+            a[t].reg = reg;
+            a[t].bar = &bar;
+            pthread_create(&th[t], NULL, create_thread, &a[t]);
+        }
+        int ok = 0;
+        for (int t = 0; t < T; t++) {
+            pthread_join(th[t], NULL);
+            ck_assert(a[t].st == MLOPS_OK || a[t].st == MLOPS_E_EXISTS);
+            ok += a[t].st == MLOPS_OK;
+        }
+        pthread_barrier_destroy(&bar);
+        ck_assert_int_eq(ok, 1);
+        tu_assert_ok(mlops_registry_delete_model(reg, "same-name"));
+    }
     mlops_registry_close(reg);
     mlops_store_close(s);
 }
@@ -1522,6 +1593,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, test_alloc_failures);
         tcase_add_test(tc, test_threads_register_gapless);
         tcase_add_test(tc, test_threads_promote_race);
+        tcase_add_test(tc, test_threads_create_same_name);
         tcase_add_test(tc, test_procs_register_gapless);
         tcase_add_test(tc, test_procs_promote_race);
     }
