@@ -597,3 +597,83 @@ mlops_status mlops__registry_event_decode(reg_event *e, const mlops_env *env, co
         mlops__registry_event_free(env, e);
     return st;
 }
+
+/* Answer one question from an encoded head without decoding all of it (the
+ * hot path of resolve): kind 1 "does version exist", 2 "which version
+ * entered stage last", 3 "where does alias point", 4 "highest live version".
+ * *out is 0 when nothing matches. */
+mlops_status mlops__registry_head_query(int64_t *out, int64_t *last_out, const uint8_t *p,
+                                        size_t n, int kind, int64_t version, uint32_t stage,
+                                        const char *alias)
+{
+    *out = 0;
+    *last_out = 0;
+    mlops__rec_reader r;
+    mlops_status st =
+        mlops__rec_reader_init(&r, p, n, REG_REC_FORMAT, REG_REC_HEAD, "registered model");
+    mlops__rec_field f;
+    size_t alias_len = alias ? strlen(alias) : 0;
+    int64_t best_ms = 0;
+    while (st == MLOPS_OK && (st = mlops__rec_next(&r, &f)) == MLOPS_OK) {
+        if (f.tag == 5 && f.wire == MLOPS__REC_WIRE_VARINT) {
+            *last_out = mlops__rec_as_i64(&f);
+        } else if (f.tag == 8 && kind != 3) {
+            if (f.wire != MLOPS__REC_WIRE_BYTES)
+                return mlops__error(MLOPS_E_CORRUPT, "registered model: malformed version list");
+            const uint8_t *q = f.p;
+            size_t left = f.n;
+            int64_t pv = 0, pms = 0;
+            while (left) {
+                uint64_t dv, stg, zms;
+                size_t a, b, c;
+                if (left >= 3 && ((q[0] | q[1] | q[2]) & 0x80) == 0) {
+                    /* the usual entry: three one-byte varints */
+                    dv = q[0];
+                    stg = q[1];
+                    zms = q[2];
+                    a = b = c = 1;
+                } else {
+                    a = mlops__varint_get(q, left, &dv);
+                    b = a ? mlops__varint_get(q + a, left - a, &stg) : 0;
+                    c = b ? mlops__varint_get(q + a + b, left - a - b, &zms) : 0;
+                }
+                if (c == 0 || dv == 0 || dv > (uint64_t)(INT64_MAX - pv))
+                    return mlops__error(MLOPS_E_CORRUPT,
+                                        "registered model: malformed version list");
+                pv += (int64_t)dv;
+                pms += (int64_t)((zms >> 1) ^ (~(zms & 1) + 1));
+                if (kind == 1 && pv >= version) {
+                    *out = pv == version ? pv : 0;
+                    break; /* ascending: no need to read on */
+                }
+                else if (kind == 2 && stg == stage && (*out == 0 || pms >= best_ms)) {
+                    *out = pv;
+                    best_ms = pms;
+                } else if (kind == 4)
+                    *out = pv;
+                q += a + b + c;
+                left -= a + b + c;
+            }
+        } else if (f.tag == 9 && kind == 3) {
+            mlops__rec_reader ar;
+            mlops__rec_field g;
+            if (f.wire != MLOPS__REC_WIRE_BYTES)
+                return mlops__error(MLOPS_E_CORRUPT, "registered model: malformed alias");
+            mlops_status ast =
+                mlops__rec_reader_init(&ar, f.p, f.n, REG_REC_FORMAT, REG_REC_ALIAS, "alias");
+            bool match = false;
+            int64_t target = 0;
+            while (ast == MLOPS_OK && (ast = mlops__rec_next(&ar, &g)) == MLOPS_OK) {
+                if (g.tag == 1 && g.wire == MLOPS__REC_WIRE_BYTES)
+                    match = g.n == alias_len && memcmp(g.p, alias, alias_len) == 0;
+                else if (g.tag == 2 && g.wire == MLOPS__REC_WIRE_VARINT)
+                    target = mlops__rec_as_i64(&g);
+            }
+            if (ast != MLOPS_E_NOTFOUND)
+                return ast;
+            if (match)
+                *out = target;
+        }
+    }
+    return st == MLOPS_E_NOTFOUND ? MLOPS_OK : st;
+}

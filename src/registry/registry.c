@@ -2044,39 +2044,34 @@ mlops_status mlops_registry_resolve(int64_t *version_out, mlops_registry *reg, c
         st = uri_parse(&u, uri);
     if (st != MLOPS_OK)
         return st;
-    reg_head h = {0};
-    st = head_load(reg, u.name, &h);
+    uint8_t key[REG_KEY_MAX];
+    size_t klen = mlops__registry_key_head(key, u.name);
+    mlops_bytes b = {0};
+    st = mlops_store_get(&b, NULL, reg->store, key, klen);
+    if (st == MLOPS_E_NOTFOUND)
+        return mlops__error(MLOPS_E_NOTFOUND, "registered model '%s' not found", u.name);
     if (st != MLOPS_OK)
         return st;
-    int64_t v = 0;
-    switch (u.kind) {
-    case 1:
-        if (head_find(&h, u.version) == NULL)
-            st = version_missing(&h, u.version);
-        else
-            v = u.version;
-        break;
-    case 2:
-        v = head_stage_holder(&h, u.stage);
-        if (v == 0)
+    int64_t v = 0, last = 0;
+    st = mlops__registry_head_query(&v, &last, b.data, b.len, u.kind, u.version, u.stage,
+                                    u.alias);
+    mlops_bytes_free(&b);
+    if (st == MLOPS_OK && v == 0) {
+        if (u.kind == 1 && u.version > last)
+            st = mlops__error(MLOPS_E_NOTFOUND,
+                              "model '%s' has no version %lld (the latest number given is %lld)",
+                              u.name, (long long)u.version, (long long)last);
+        else if (u.kind == 1)
+            st = mlops__error(MLOPS_E_NOTFOUND, "version %lld of model '%s' was deleted",
+                              (long long)u.version, u.name);
+        else if (u.kind == 2)
             st = mlops__error(MLOPS_E_NOTFOUND, "model '%s' has no version in stage %s", u.name,
                               stage_names[u.stage]);
-        break;
-    case 3: {
-        reg_alias *a = head_alias(&h, u.alias);
-        if (a == NULL)
+        else if (u.kind == 3)
             st = mlops__error(MLOPS_E_NOTFOUND, "model '%s' has no alias '%s'", u.name, u.alias);
         else
-            v = a->version;
-        break;
-    }
-    default:
-        if (h.n_vers == 0)
             st = mlops__error(MLOPS_E_NOTFOUND, "model '%s' has no versions", u.name);
-        else
-            v = h.vers[h.n_vers - 1].version;
     }
-    mlops__registry_head_free(reg->env, &h);
     if (st == MLOPS_OK)
         *version_out = v;
     return st;

@@ -135,6 +135,10 @@ mlops_status mlops__registry_event_encode(mlops__buf *out, const mlops_env *env,
 mlops_status mlops__registry_event_decode(reg_event *e, const mlops_env *env, const uint8_t *p,
                                           size_t n);
 
+mlops_status mlops__registry_head_query(int64_t *out, int64_t *last_out, const uint8_t *p,
+                                        size_t n, int kind, int64_t version, uint32_t stage,
+                                        const char *alias);
+
 size_t mlops__registry_key_head(uint8_t *out, const char *name);
 size_t mlops__registry_key_prefix(uint8_t *out, char kind, const char *name);
 size_t mlops__registry_key_num(uint8_t *out, char kind, const char *name, uint64_t n);
