@@ -405,7 +405,7 @@ static int human_model(const jv *m, void *arg)
             snprintf(src, sizeof(src), "run %s", run);
         else
             snprintf(src, sizeof(src), "blob %.16s", jstr(v, "blob") ? jstr(v, "blob") : "?");
-        printf("%7lld  %-10s %-20s %-32s %-8s %s\n", (long long)jint(v, "version"),
+        printf("%7lld  %-10s %-20s %-36s %-8s %s\n", (long long)jint(v, "version"),
                jstr(v, "stage"), al, src, gate_text(v), fmt_ms(t, sizeof(t), jint(v, "created_ms")));
     }
     if (vers == NULL || vers->n == 0)
