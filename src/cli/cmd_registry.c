@@ -394,7 +394,7 @@ static int human_model(const jv *m, void *arg)
     for (size_t i = 0; tags && i < tags->n; i++)
         printf("tag:          %s=%s\n", tags->items[i].key, tags->items[i].str);
     const jv *vers = jget(m, "versions");
-    printf("\n%7s  %-10s %-20s %-32s %-8s %s\n", "VERSION", "STAGE", "ALIASES", "SOURCE", "GATE",
+    printf("\n%7s  %-10s %-20s %-36s %-8s %s\n", "VERSION", "STAGE", "ALIASES", "SOURCE", "GATE",
            "CREATED");
     for (size_t i = 0; vers && i < vers->n; i++) {
         const jv *v = &vers->items[i];
