@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Runs: the handle, params, metrics (sync, batched and asynchronous), tags
- * and dataset inputs. Every write is one store batch guarded by the run's
- * info record, so a run deleted by another process refuses later writes. */
+ * and dataset inputs.
+ *
+ * A run's info, params, tags, latest metric points and dataset inputs live
+ * in one document record, so a search reads one key per run. The handle
+ * keeps the document decoded; every write changes it in memory and stores
+ * the new encoding together with any metric history chunks in one batch,
+ * guarded by the old encoding (compare-and-set). If another handle or
+ * process wrote the run meanwhile, the batch fails, the document is read
+ * again and the write is redone on it; a run deleted meanwhile refuses it. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -13,19 +20,13 @@
 #define MAX_RETRIES 64
 #define ASYNC_CHUNK 4096
 
-mlops_status mlops__run_system_tags(mlops__buf *keys, mlops__buf *vals, size_t *n,
-                                    const mlops_env *env, uint32_t flags);
-
-/* A metric key seen by this handle, with its latest point as last stored. */
+/* A metric key seen by this handle, with the latest point of the document. */
 typedef struct mkey {
     char *key;
     size_t len;
     uint64_t hash;
-    bool latest_known; /* latest/has_latest reflect the store as of our last write */
     bool has_latest;
     mlops_metric_value latest;
-    uint8_t latest_enc[40];
-    size_t latest_enc_len;
     uint32_t mark; /* grouping generation within one write */
 } mkey;
 
@@ -36,19 +37,43 @@ typedef struct apoint {
     int64_t ts;
 } apoint;
 
+typedef struct kv {
+    char *key;
+    char *val;
+} kv;
+
+typedef struct kvs {
+    kv *v;
+    size_t n, cap;
+} kvs;
+
+typedef struct dsent {
+    char *name;
+    mlops_hash128 hash;
+    int64_t rows;
+} dsent;
+
 struct mlops_run {
     mlops_store *store;
     mlops_env *env;
     char id[MLOPS_RUN_ID_LEN + 1];
     char *exp_id;
     pthread_mutex_t mu;
-    mlops__buf info_enc; /* the info record as last read or written */
+    /* the document, decoded */
+    bool doc_valid;
     mlops__info info;
+    kvs params, tags;
+    dsent *ds;
+    size_t nds, ds_cap;
+    mlops__buf doc_enc; /* as stored */
+    mlops__buf doc_new; /* scratch for the next encoding */
     /* metric keys: an open-addressing table of indexes into keys[] */
     mkey *keys;
     size_t nkeys, keys_cap;
     uint32_t *table;
     size_t table_cap; /* power of two; 0 entries are empty (index + 1) */
+    uint32_t *sorted; /* indexes of keys[] in key order (documents list metrics sorted) */
+    size_t sorted_cap;
     uint32_t mark_gen;
     uint32_t nonce;
     uint64_t counter;
@@ -64,6 +89,8 @@ struct mlops_run {
     mlops_status bg_st;
     char bg_msg[512];
 };
+
+static mlops_status intern(mlops_run *run, const char *key, uint32_t *idx_out);
 
 /* ---- small helpers ---- */
 
@@ -83,84 +110,237 @@ static mlops_status rand_bytes(void *buf, size_t n)
     return MLOPS_OK;
 }
 
-static mlops_status enc_value(mlops__buf *out, const mlops_env *env, const char *s)
+static void key_doc(runkey *k, const char *run_id)
 {
-    mlops__rec_writer w;
-    mlops__rec_writer_init(&w, env, 1, RUN_REC_VALUE);
-    mlops__rec_put_str(&w, 1, s);
-    mlops_status st = mlops__rec_writer_finish(&w);
+    mlops__run_key_sum(k, run_id, 'i');
+}
+
+/* ---- key/value lists, sorted by key ---- */
+
+static size_t kvs_find(const kvs *s, const char *key, bool *found)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(s->v[mid].key, key);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+static mlops_status kvs_set(kvs *s, const mlops_env *env, const char *key, size_t klen,
+                            const char *val, size_t vlen)
+{
+    char *v = mlops__strndup(env, val, vlen);
+    if (v == NULL)
+        return mlops__nomem();
+    char kbuf[MLOPS_STORE_MAX_KEY + 1];
+    if (klen > MLOPS_STORE_MAX_KEY) {
+        mlops__free(env, v);
+        return mlops__error(MLOPS_E_CORRUPT, "key of %zu bytes in a run document", klen);
+    }
+    memcpy(kbuf, key, klen);
+    kbuf[klen] = '\0';
+    bool found;
+    size_t i = kvs_find(s, kbuf, &found);
+    if (found) {
+        mlops__free(env, s->v[i].val);
+        s->v[i].val = v;
+        return MLOPS_OK;
+    }
+    char *k = mlops__strndup(env, key, klen);
+    mlops_status st = k ? mlops__reserve(env, (void **)&s->v, &s->cap, s->n + 1, sizeof(kv))
+                        : mlops__nomem();
     if (st != MLOPS_OK) {
-        mlops__rec_writer_free(&w);
+        mlops__free(env, k);
+        mlops__free(env, v);
         return st;
     }
-    *out = w.buf;
+    memmove(s->v + i + 1, s->v + i, (s->n - i) * sizeof(kv));
+    s->v[i].key = k;
+    s->v[i].val = v;
+    s->n++;
     return MLOPS_OK;
 }
 
-static mlops_status batch_put_value(mlops_batch *b, const runkey *k, const mlops_env *env,
-                                    const char *s)
+static void kvs_del(kvs *s, const mlops_env *env, size_t i)
 {
-    mlops__buf v = {0};
-    mlops_status st = enc_value(&v, env, s);
+    mlops__free(env, s->v[i].key);
+    mlops__free(env, s->v[i].val);
+    memmove(s->v + i, s->v + i + 1, (s->n - i - 1) * sizeof(kv));
+    s->n--;
+}
+
+static void kvs_clear(kvs *s, const mlops_env *env)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        mlops__free(env, s->v[i].key);
+        mlops__free(env, s->v[i].val);
+    }
+    s->n = 0;
+}
+
+/* ---- the document ---- */
+
+static void doc_clear(mlops_run *run)
+{
+    mlops__run_info_clear(&run->info, run->env);
+    kvs_clear(&run->params, run->env);
+    kvs_clear(&run->tags, run->env);
+    for (size_t i = 0; i < run->nds; i++)
+        mlops__free(run->env, run->ds[i].name);
+    run->nds = 0;
+    for (size_t i = 0; i < run->nkeys; i++)
+        run->keys[i].has_latest = false;
+    run->doc_valid = false;
+}
+
+static mlops_status doc_decode(mlops_run *run, const uint8_t *p, size_t n)
+{
+    doc_clear(run);
+    mlops_status st = mlops__run_info_decode(&run->info, run->env, p, n);
+    mlops__rec_reader r;
+    mlops__rec_field f;
     if (st == MLOPS_OK)
-        st = mlops_batch_put(b, k->b, k->n, v.data, v.len);
-    mlops__buf_free(&v);
-    return st;
+        st = mlops__rec_reader_init(&r, p, n, 1, RUN_REC_INFO, "run document");
+    while (st == MLOPS_OK && (st = mlops__rec_next(&r, &f)) == MLOPS_OK) {
+        if (f.tag < DOC_PARAM || f.tag > DOC_DATASET)
+            continue;
+        const uint8_t *k, *rest;
+        size_t kl, rl;
+        st = mlops__run_doc_entry(&f, &k, &kl, &rest, &rl);
+        if (st != MLOPS_OK)
+            break;
+        if (f.tag == DOC_PARAM || f.tag == DOC_TAG) {
+            st = kvs_set(f.tag == DOC_PARAM ? &run->params : &run->tags, run->env,
+                         (const char *)k, kl, (const char *)rest, rl);
+        } else if (f.tag == DOC_METRIC) {
+            char kbuf[MLOPS_STORE_MAX_KEY + 1];
+            if (kl > MLOPS_STORE_MAX_KEY) {
+                st = mlops__error(MLOPS_E_CORRUPT, "metric key of %zu bytes", kl);
+                break;
+            }
+            memcpy(kbuf, k, kl);
+            kbuf[kl] = '\0';
+            uint32_t idx;
+            st = intern(run, kbuf, &idx);
+            if (st == MLOPS_OK) {
+                mlops__run_metric_payload(&run->keys[idx].latest, rest);
+                run->keys[idx].has_latest = true;
+            }
+        } else {
+            st = mlops__reserve(run->env, (void **)&run->ds, &run->ds_cap, run->nds + 1,
+                                sizeof(dsent));
+            if (st == MLOPS_OK) {
+                dsent *d = &run->ds[run->nds];
+                d->name = mlops__strndup(run->env, (const char *)k, kl);
+                if (d->name == NULL) {
+                    st = mlops__nomem();
+                    break;
+                }
+                memcpy(d->hash.bytes, rest, 16);
+                d->rows = (int64_t)mlops__get_u64le(rest + 16);
+                run->nds++;
+            }
+        }
+    }
+    if (st == MLOPS_E_NOTFOUND)
+        st = MLOPS_OK;
+    if (st == MLOPS_OK) {
+        run->doc_enc.len = 0;
+        st = mlops__buf_append(&run->doc_enc, p, n);
+    }
+    if (st != MLOPS_OK) {
+        doc_clear(run);
+        return st;
+    }
+    run->doc_valid = true;
+    return MLOPS_OK;
 }
 
-static void key_item(runkey *k, const char *run_id, char what, const char *key)
-{
-    mlops__run_key_sum(k, run_id, what);
-    mlops__run_key_lp(k, key, strlen(key));
-}
-
-static size_t latest_encode(uint8_t *out, const mlops_metric_value *v)
-{
-    /* Hand-rolled record (fixed size fields) so the hot path never allocates:
-     * version 1, type LATEST, tag 1 fixed64, tag 2 varint, tag 3 varint. */
-    size_t n = 0;
-    out[n++] = 1;
-    out[n++] = RUN_REC_LATEST;
-    out[n++] = (1 << 3) | MLOPS__REC_WIRE_FIXED64;
-    uint64_t bits;
-    memcpy(&bits, &v->value, 8);
-    mlops__put_u64le(out + n, bits);
-    n += 8;
-    out[n++] = (2 << 3) | MLOPS__REC_WIRE_VARINT;
-    uint64_t zs = ((uint64_t)v->step << 1) ^ (uint64_t)(v->step >> 63);
-    n += mlops__varint_put(out + n, zs);
-    out[n++] = (3 << 3) | MLOPS__REC_WIRE_VARINT;
-    uint64_t zt = ((uint64_t)v->timestamp_ms << 1) ^ (uint64_t)(v->timestamp_ms >> 63);
-    n += mlops__varint_put(out + n, zt);
-    return n;
-}
-
-/* ---- info ---- */
-
-static mlops_status load_info(mlops_run *run)
+static mlops_status doc_load(mlops_run *run)
 {
     runkey k;
-    mlops__run_key_sum(&k, run->id, 'i');
+    key_doc(&k, run->id);
     mlops_bytes v = {0};
     mlops_status st = mlops_store_get(&v, NULL, run->store, k.b, k.n);
     if (st == MLOPS_E_NOTFOUND)
         return mlops__error(MLOPS_E_NOTFOUND, "no run with id '%s' in this store", run->id);
+    if (st == MLOPS_OK)
+        st = doc_decode(run, v.data, v.len);
+    mlops_bytes_free(&v);
+    return st;
+}
+
+static mlops_status put_entry(mlops__rec_writer *w, uint32_t tag, const char *key,
+                              const void *payload, size_t plen, mlops__buf *tmp)
+{
+    size_t kl = strlen(key);
+    uint8_t vi[10];
+    size_t m = mlops__varint_put(vi, kl);
+    tmp->len = 0;
+    mlops_status st = mlops__buf_append(tmp, vi, m);
+    if (st == MLOPS_OK)
+        st = mlops__buf_append(tmp, key, kl);
+    if (st == MLOPS_OK && plen)
+        st = mlops__buf_append(tmp, payload, plen);
+    if (st == MLOPS_OK)
+        mlops__rec_put_bytes(w, tag, tmp->data, tmp->len);
+    return st;
+}
+
+/* Encode the document into out (replacing its bytes). */
+static mlops_status doc_encode(mlops_run *run, mlops__buf *out)
+{
+    mlops__buf info;
+    mlops_status st = mlops__run_info_encode(&info, run->env, &run->info);
     if (st != MLOPS_OK)
         return st;
-    mlops__info info;
-    st = mlops__run_info_decode(&info, run->env, v.data, v.len);
-    if (st == MLOPS_OK) {
-        run->info_enc.len = 0;
-        st = mlops__buf_append(&run->info_enc, v.data, v.len);
+    mlops__rec_writer w;
+    w.buf = *out;
+    w.buf.len = 0;
+    w.st = MLOPS_OK;
+    st = mlops__buf_append(&w.buf, info.data, info.len);
+    mlops__buf_free(&info);
+    mlops__buf tmp;
+    mlops__buf_init(&tmp, run->env);
+    for (size_t i = 0; st == MLOPS_OK && i < run->params.n; i++)
+        st = put_entry(&w, DOC_PARAM, run->params.v[i].key, run->params.v[i].val,
+                       strlen(run->params.v[i].val), &tmp);
+    for (size_t i = 0; st == MLOPS_OK && i < run->tags.n; i++)
+        st = put_entry(&w, DOC_TAG, run->tags.v[i].key, run->tags.v[i].val,
+                       strlen(run->tags.v[i].val), &tmp);
+    for (size_t i = 0; st == MLOPS_OK && i < run->nkeys; i++) {
+        const mkey *m = &run->keys[run->sorted[i]];
+        if (!m->has_latest)
+            continue;
+        uint8_t pl[24];
+        uint64_t bits;
+        memcpy(&bits, &m->latest.value, 8);
+        mlops__put_u64le(pl, bits);
+        mlops__put_u64le(pl + 8, (uint64_t)m->latest.step);
+        mlops__put_u64le(pl + 16, (uint64_t)m->latest.timestamp_ms);
+        st = put_entry(&w, DOC_METRIC, m->key, pl, 24, &tmp);
     }
-    mlops_bytes_free(&v);
-    if (st != MLOPS_OK) {
-        mlops__run_info_clear(&info, run->env);
-        return st;
+    for (size_t i = 0; st == MLOPS_OK && i < run->nds; i++) {
+        uint8_t pl[24];
+        memcpy(pl, run->ds[i].hash.bytes, 16);
+        mlops__put_u64le(pl + 16, (uint64_t)run->ds[i].rows);
+        st = put_entry(&w, DOC_DATASET, run->ds[i].name, pl, 24, &tmp);
     }
-    mlops__run_info_clear(&run->info, run->env);
-    run->info = info;
-    return MLOPS_OK;
+    mlops__buf_free(&tmp);
+    if (st == MLOPS_OK)
+        st = mlops__rec_writer_finish(&w);
+    *out = w.buf;
+    return st;
 }
 
 static mlops_status check_active(mlops_run *run)
@@ -173,38 +353,60 @@ static mlops_status check_active(mlops_run *run)
     return MLOPS_OK;
 }
 
-/* Refuse writes to a deleted run; a cached "deleted" is re-read first, as
- * the run may have been restored since. An active cache is checked by the
- * guard in commit(). */
-static mlops_status ensure_active(mlops_run *run)
+/* Make the cached document usable for a write: read it if needed, and
+ * re-read a cached "deleted" (the run may have been restored since). */
+static mlops_status doc_ready(mlops_run *run, bool allow_deleted)
 {
-    if (run->info.lifecycle != MLOPS_LIFECYCLE_DELETED)
-        return MLOPS_OK;
-    mlops_status st = load_info(run);
-    return st == MLOPS_OK ? check_active(run) : st;
+    mlops_status st = MLOPS_OK;
+    if (!run->doc_valid || (!allow_deleted && run->info.lifecycle == MLOPS_LIFECYCLE_DELETED))
+        st = doc_load(run);
+    if (st == MLOPS_OK && !allow_deleted)
+        st = check_active(run);
+    return st;
 }
 
-/* Apply run->batch with the info guard. CONFLICT: reload the info; the
- * caller rebuilds and retries (or fails if the run was deleted). */
-static mlops_status commit(mlops_run *run, bool *retry)
+/* A change to the document (and extra batch ops) made by a write. It may
+ * fail before changing anything (validation, param conflicts). */
+typedef mlops_status (*doc_change_fn)(mlops_run *run, const void *arg);
+
+/* Run a change with compare-and-set and retries (called locked). */
+static mlops_status doc_write(mlops_run *run, doc_change_fn change, const void *arg,
+                              bool allow_deleted)
 {
-    *retry = false;
-    runkey k;
-    mlops__run_key_sum(&k, run->id, 'i');
-    mlops_status st =
-        mlops_batch_require_value(run->batch, k.b, k.n, run->info_enc.data, run->info_enc.len);
-    if (st == MLOPS_OK)
-        st = mlops_store_apply(run->store, run->batch);
-    if (st != MLOPS_E_CONFLICT)
-        return st;
-    mlops_status st2 = load_info(run);
-    if (st2 != MLOPS_OK)
-        return st2;
-    st2 = check_active(run);
-    if (st2 != MLOPS_OK)
-        return st2;
-    *retry = true;
-    return st;
+    mlops_status st = MLOPS_OK;
+    for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
+        st = doc_ready(run, allow_deleted);
+        if (st != MLOPS_OK)
+            return st;
+        mlops_batch_clear(run->batch);
+        st = change(run, arg);
+        if (st != MLOPS_OK) {
+            run->doc_valid = false; /* it may be half changed: read it again next time */
+            return st;
+        }
+        runkey k;
+        key_doc(&k, run->id);
+        st = doc_encode(run, &run->doc_new);
+        if (st == MLOPS_OK)
+            st = mlops_batch_require_value(run->batch, k.b, k.n, run->doc_enc.data,
+                                           run->doc_enc.len);
+        if (st == MLOPS_OK)
+            st = mlops_batch_put(run->batch, k.b, k.n, run->doc_new.data, run->doc_new.len);
+        if (st == MLOPS_OK)
+            st = mlops_store_apply(run->store, run->batch);
+        if (st == MLOPS_OK) {
+            mlops__buf t = run->doc_enc;
+            run->doc_enc = run->doc_new;
+            run->doc_new = t;
+            return MLOPS_OK;
+        }
+        run->doc_valid = false;
+        if (st != MLOPS_E_CONFLICT)
+            return st;
+        /* someone else wrote the run: read it again and redo the change */
+    }
+    return mlops__error(MLOPS_E_BUSY, "run %s: gave up after %d concurrent updates", run->id,
+                        MAX_RETRIES);
 }
 
 /* ---- handle ---- */
@@ -218,7 +420,8 @@ static mlops_status run_new(mlops_run **out, mlops_store *store, const char *id)
     run->env = mlops__env_ref(env);
     run->store = mlops__store_ref(store);
     memcpy(run->id, id, MLOPS_RUN_ID_LEN);
-    mlops__buf_init(&run->info_enc, env);
+    mlops__buf_init(&run->doc_enc, env);
+    mlops__buf_init(&run->doc_new, env);
     mlops__buf_init(&run->scratch, env);
     pthread_mutex_init(&run->mu, NULL);
     pthread_cond_init(&run->cv_work, NULL);
@@ -261,7 +464,7 @@ mlops_status mlops_run_open(mlops_run **out, mlops_store *store, const char *run
     st = run_new(&run, store, run_id);
     if (st != MLOPS_OK)
         return st;
-    st = load_info(run);
+    st = doc_load(run);
     if (st == MLOPS_OK) {
         run->exp_id = mlops__strdup(run->env, run->info.exp_id);
         if (run->exp_id == NULL)
@@ -293,40 +496,64 @@ static mlops_status check_kv_arrays(const char *what, const char *const *keys,
     return MLOPS_OK;
 }
 
-static mlops_status add_create_ops(mlops_batch *b, const mlops_env *env, const char *run_id,
-                                   const mlops__info *info)
+/* Store a new run's document (absent before) and its experiment index entry. */
+static mlops_status create_doc(mlops_run *run)
 {
-    mlops__buf rec = {0};
-    mlops_status st = mlops__run_info_encode(&rec, env, info);
-    runkey k;
-    mlops__run_key_sum(&k, run_id, 'i');
-    if (st == MLOPS_OK)
-        st = mlops_batch_require_absent(b, k.b, k.n);
-    if (st == MLOPS_OK)
-        st = mlops_batch_put(b, k.b, k.n, rec.data, rec.len);
-    runkey kx = {.n = 0};
+    runkey k, kx = {.n = 0};
+    key_doc(&k, run->id);
     mlops__run_key_lit(&kx, "t/x/");
-    mlops__run_key_lp(&kx, info->exp_id, strlen(info->exp_id));
-    mlops__run_key_raw(&kx, run_id, MLOPS_RUN_ID_LEN);
+    mlops__run_key_lp(&kx, run->info.exp_id, strlen(run->info.exp_id));
+    mlops__run_key_raw(&kx, run->id, MLOPS_RUN_ID_LEN);
+    mlops_batch_clear(run->batch);
+    mlops_status st = doc_encode(run, &run->doc_enc);
     if (st == MLOPS_OK)
-        st = mlops_batch_put(b, kx.b, kx.n, NULL, 0);
-    mlops__buf_free(&rec);
+        st = mlops_batch_require_absent(run->batch, k.b, k.n);
+    if (st == MLOPS_OK)
+        st = mlops_batch_put(run->batch, k.b, k.n, run->doc_enc.data, run->doc_enc.len);
+    if (st == MLOPS_OK)
+        st = mlops_batch_put(run->batch, kx.b, kx.n, NULL, 0);
+    if (st == MLOPS_OK)
+        st = mlops_store_apply(run->store, run->batch);
+    if (st == MLOPS_E_CONFLICT)
+        st = mlops__error(MLOPS_E_EXISTS, "run %s already exists", run->id);
+    run->doc_valid = st == MLOPS_OK;
     return st;
+}
+
+static mlops_status set_info_strings(mlops_run *run, const mlops__info *info)
+{
+    const mlops_env *env = run->env;
+    run->info.status = info->status;
+    run->info.lifecycle = info->lifecycle;
+    run->info.start = info->start;
+    run->info.end = info->end;
+    run->info.exp_id = mlops__strdup(env, info->exp_id);
+    run->info.name = info->name ? mlops__strdup(env, info->name) : NULL;
+    run->info.parent = info->parent ? mlops__strdup(env, info->parent) : NULL;
+    run->info.user = info->user ? mlops__strdup(env, info->user) : NULL;
+    run->exp_id = mlops__strdup(env, info->exp_id);
+    if (run->info.exp_id == NULL || run->exp_id == NULL || (info->name && !run->info.name) ||
+        (info->parent && !run->info.parent) || (info->user && !run->info.user))
+        return mlops__nomem();
+    return MLOPS_OK;
 }
 
 mlops_status mlops__run_create_raw(mlops_store *store, const char *run_id,
                                    const mlops__info *info)
 {
-    mlops_batch *b = NULL;
-    mlops_status st = mlops_batch_create(&b, store);
+    mlops_run *run = NULL;
+    mlops_status st = run_new(&run, store, run_id);
     if (st == MLOPS_OK)
-        st = add_create_ops(b, mlops_store_env(store), run_id, info);
+        st = set_info_strings(run, info);
     if (st == MLOPS_OK)
-        st = mlops_store_apply(store, b);
-    if (st == MLOPS_E_CONFLICT)
-        st = mlops__error(MLOPS_E_EXISTS, "run %s already exists", run_id);
-    mlops_batch_free(b);
+        st = create_doc(run);
+    mlops_run_close(run);
     return st;
+}
+
+static mlops_status set_tag_str(mlops_run *run, const char *k, const char *v)
+{
+    return kvs_set(&run->tags, run->env, k, strlen(k), v, strlen(v));
 }
 
 mlops_status mlops_run_create(mlops_run **out, mlops_store *store, const char *experiment_id,
@@ -401,7 +628,6 @@ mlops_status mlops_run_create(mlops_run **out, mlops_store *store, const char *e
                         .status = MLOPS_RUN_RUNNING,
                         .lifecycle = MLOPS_LIFECYCLE_ACTIVE,
                         .start = opts->start_ms ? opts->start_ms : mlops__now_ms(env)};
-    /* user from the system tags, for the user_id attribute */
     const char *sk = (const char *)skeys.data, *sv = (const char *)svals.data;
     for (size_t i = 0; st == MLOPS_OK && i < n_sys; i++) {
         if (strcmp(sk, "mlops.user") == 0)
@@ -409,50 +635,39 @@ mlops_status mlops_run_create(mlops_run **out, mlops_store *store, const char *e
         sk += strlen(sk) + 1;
         sv += strlen(sv) + 1;
     }
-    mlops_batch *b = NULL;
     if (st == MLOPS_OK)
-        st = mlops_batch_create(&b, store);
+        st = run_new(&run, store, id);
     if (st == MLOPS_OK)
-        st = add_create_ops(b, env, id, &info);
-    if (st == MLOPS_OK) {
-        runkey k;
-        key_item(&k, id, 't', "mlops.runName");
-        st = batch_put_value(b, &k, env, info.name);
-        if (st == MLOPS_OK && opts->parent_run_id != NULL) {
-            key_item(&k, id, 't', "mlops.parentRunId");
-            st = batch_put_value(b, &k, env, opts->parent_run_id);
-        }
-        sk = (const char *)skeys.data;
-        sv = (const char *)svals.data;
-        for (size_t i = 0; st == MLOPS_OK && i < n_sys; i++) {
-            key_item(&k, id, 't', sk);
-            st = batch_put_value(b, &k, env, sv);
-            sk += strlen(sk) + 1;
-            sv += strlen(sv) + 1;
-        }
-        char kbuf[300];
-        for (size_t i = 0; st == MLOPS_OK && i < opts->n_env; i++) {
-            snprintf(kbuf, sizeof(kbuf), "mlops.env.host.%s", opts->env_keys[i]);
-            st = mlops__run_check_key("environment", kbuf);
-            if (st == MLOPS_OK) {
-                key_item(&k, id, 't', kbuf);
-                st = batch_put_value(b, &k, env, opts->env_values[i]);
-            }
-        }
-        for (size_t i = 0; st == MLOPS_OK && i < opts->n_tags; i++) {
-            key_item(&k, id, 't', opts->tag_keys[i]);
-            st = batch_put_value(b, &k, env, opts->tag_values[i]);
-        }
+        st = set_info_strings(run, &info);
+    /* tags, in order: system tags, the environment, the caller's tags win */
+    sk = (const char *)skeys.data;
+    sv = (const char *)svals.data;
+    for (size_t i = 0; st == MLOPS_OK && i < n_sys; i++) {
+        st = set_tag_str(run, sk, sv);
+        sk += strlen(sk) + 1;
+        sv += strlen(sv) + 1;
+    }
+    char kbuf[300];
+    for (size_t i = 0; st == MLOPS_OK && i < opts->n_env; i++) {
+        snprintf(kbuf, sizeof(kbuf), "mlops.env.host.%s", opts->env_keys[i]);
+        st = mlops__run_check_key("environment", kbuf);
+        if (st == MLOPS_OK)
+            st = set_tag_str(run, kbuf, opts->env_values[i]);
     }
     if (st == MLOPS_OK)
-        st = mlops_store_apply(store, b);
-    mlops_batch_free(b);
+        st = set_tag_str(run, "mlops.runName", info.name);
+    if (st == MLOPS_OK && opts->parent_run_id != NULL)
+        st = set_tag_str(run, "mlops.parentRunId", opts->parent_run_id);
+    for (size_t i = 0; st == MLOPS_OK && i < opts->n_tags; i++)
+        st = set_tag_str(run, opts->tag_keys[i], opts->tag_values[i]);
     mlops__buf_free(&skeys);
     mlops__buf_free(&svals);
     if (st == MLOPS_OK)
-        st = mlops_run_open(&run, store, id);
-    if (st != MLOPS_OK)
+        st = create_doc(run);
+    if (st != MLOPS_OK) {
+        mlops_run_close(run);
         return st;
+    }
     *out = run;
     return MLOPS_OK;
 }
@@ -480,7 +695,7 @@ mlops_store *mlops__run_store(mlops_run *run)
 mlops_status mlops__run_check_writable(mlops_run *run)
 {
     pthread_mutex_lock(&run->mu);
-    mlops_status st = load_info(run);
+    mlops_status st = doc_load(run);
     if (st == MLOPS_OK)
         st = check_active(run);
     pthread_mutex_unlock(&run->mu);
@@ -493,7 +708,7 @@ mlops_status mlops_run_get_status(uint32_t *status_out, int64_t *start_ms_out,
     if (run == NULL)
         return mlops__error(MLOPS_E_INVALID, "run is NULL");
     pthread_mutex_lock(&run->mu);
-    mlops_status st = load_info(run);
+    mlops_status st = doc_load(run);
     if (st == MLOPS_OK) {
         if (status_out)
             *status_out = run->info.status;
@@ -506,61 +721,18 @@ mlops_status mlops_run_get_status(uint32_t *status_out, int64_t *start_ms_out,
     return st;
 }
 
-/* Rewrite the info record (guarded by its old bytes). */
-typedef mlops_status (*info_edit_fn)(mlops__info *info, const void *arg);
-
-static mlops_status info_edit(mlops_run *run, info_edit_fn edit, const void *arg,
-                              bool allow_deleted)
-{
-    mlops_status st = load_info(run);
-    for (int attempt = 0; st == MLOPS_OK && attempt < MAX_RETRIES; attempt++) {
-        if (!allow_deleted) {
-            st = check_active(run);
-            if (st != MLOPS_OK)
-                break;
-        }
-        mlops__info copy = run->info; /* shallow: edit only touches scalars or borrowed ptrs */
-        st = edit(&copy, arg);
-        if (st != MLOPS_OK)
-            break;
-        mlops__buf rec;
-        st = mlops__run_info_encode(&rec, run->env, &copy);
-        if (st != MLOPS_OK)
-            break;
-        runkey k;
-        mlops__run_key_sum(&k, run->id, 'i');
-        mlops_batch_clear(run->batch);
-        st = mlops_batch_require_value(run->batch, k.b, k.n, run->info_enc.data,
-                                       run->info_enc.len);
-        if (st == MLOPS_OK)
-            st = mlops_batch_put(run->batch, k.b, k.n, rec.data, rec.len);
-        if (st == MLOPS_OK && arg != NULL && edit != NULL && copy.name != run->info.name) {
-            runkey kt;
-            key_item(&kt, run->id, 't', "mlops.runName");
-            st = batch_put_value(run->batch, &kt, run->env, copy.name);
-        }
-        if (st == MLOPS_OK)
-            st = mlops_store_apply(run->store, run->batch);
-        mlops__buf_free(&rec);
-        if (st != MLOPS_E_CONFLICT)
-            break;
-        st = load_info(run);
-    }
-    if (st == MLOPS_OK)
-        st = load_info(run);
-    return st;
-}
+/* ---- info changes ---- */
 
 typedef struct end_arg {
     uint32_t status;
     int64_t end;
 } end_arg;
 
-static mlops_status edit_end(mlops__info *info, const void *arg)
+static mlops_status change_end(mlops_run *run, const void *arg)
 {
     const end_arg *a = arg;
-    info->status = a->status;
-    info->end = a->end;
+    run->info.status = a->status;
+    run->info.end = a->end;
     return MLOPS_OK;
 }
 
@@ -578,15 +750,19 @@ mlops_status mlops_run_end(mlops_run *run, uint32_t status, int64_t end_ms)
     mlops_status st = async_flush_locked(run);
     end_arg a = {status, end_ms ? end_ms : mlops__now_ms(run->env)};
     if (st == MLOPS_OK)
-        st = info_edit(run, edit_end, &a, false);
+        st = doc_write(run, change_end, &a, false);
     pthread_mutex_unlock(&run->mu);
     return st;
 }
 
-static mlops_status edit_name(mlops__info *info, const void *arg)
+static mlops_status change_name(mlops_run *run, const void *arg)
 {
-    info->name = (char *)arg;
-    return MLOPS_OK;
+    char *name = mlops__strdup(run->env, arg);
+    if (name == NULL)
+        return mlops__nomem();
+    mlops__free(run->env, run->info.name);
+    run->info.name = name;
+    return set_tag_str(run, "mlops.runName", name);
 }
 
 mlops_status mlops_run_set_name(mlops_run *run, const char *name)
@@ -597,26 +773,27 @@ mlops_status mlops_run_set_name(mlops_run *run, const char *name)
     if (st != MLOPS_OK)
         return st;
     pthread_mutex_lock(&run->mu);
-    st = info_edit(run, edit_name, name, false);
+    st = doc_write(run, change_name, name, false);
     pthread_mutex_unlock(&run->mu);
     return st;
 }
 
-static mlops_status edit_lifecycle(mlops__info *info, const void *arg)
+static mlops_status change_lifecycle(mlops_run *run, const void *arg)
 {
-    uint32_t want = *(const uint32_t *)arg;
-    info->lifecycle = want;
+    run->info.lifecycle = *(const uint32_t *)arg;
     return MLOPS_OK;
 }
 
 static mlops_status lifecycle_change(mlops_store *store, const char *run_id, uint32_t lc)
 {
+    if (store == NULL)
+        return mlops__error(MLOPS_E_INVALID, "store is NULL");
     mlops_run *run = NULL;
     mlops_status st = mlops_run_open(&run, store, run_id);
     if (st != MLOPS_OK)
         return st;
     pthread_mutex_lock(&run->mu);
-    st = info_edit(run, edit_lifecycle, &lc, true);
+    st = doc_write(run, change_lifecycle, &lc, true);
     pthread_mutex_unlock(&run->mu);
     mlops_run_close(run);
     return st;
@@ -624,15 +801,11 @@ static mlops_status lifecycle_change(mlops_store *store, const char *run_id, uin
 
 mlops_status mlops_run_delete(mlops_store *store, const char *run_id)
 {
-    if (store == NULL)
-        return mlops__error(MLOPS_E_INVALID, "store is NULL");
     return lifecycle_change(store, run_id, MLOPS_LIFECYCLE_DELETED);
 }
 
 mlops_status mlops_run_restore(mlops_store *store, const char *run_id)
 {
-    if (store == NULL)
-        return mlops__error(MLOPS_E_INVALID, "store is NULL");
     return lifecycle_change(store, run_id, MLOPS_LIFECYCLE_ACTIVE);
 }
 
@@ -686,9 +859,23 @@ static mlops_status intern(mlops_run *run, const char *key, uint32_t *idx_out)
                         sizeof(mkey));
     if (st != MLOPS_OK)
         return st;
+    st = mlops__reserve(run->env, (void **)&run->sorted, &run->sorted_cap, run->nkeys + 1,
+                        sizeof(uint32_t));
+    if (st != MLOPS_OK)
+        return st;
     char *copy = mlops__strndup(run->env, key, len);
     if (copy == NULL)
         return mlops__nomem();
+    size_t lo = 0, hi = run->nkeys;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(run->keys[run->sorted[mid]].key, copy) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    memmove(run->sorted + lo + 1, run->sorted + lo, (run->nkeys - lo) * sizeof(uint32_t));
+    run->sorted[lo] = (uint32_t)run->nkeys;
     mkey *m = &run->keys[run->nkeys];
     memset(m, 0, sizeof(*m));
     m->key = copy;
@@ -702,48 +889,11 @@ static mlops_status intern(mlops_run *run, const char *key, uint32_t *idx_out)
     return MLOPS_OK;
 }
 
-static mlops_status load_latest(mlops_run *run, mkey *m)
-{
-    runkey k;
-    mlops__run_key_sum(&k, run->id, 'L');
-    mlops__run_key_lp(&k, m->key, m->len);
-    mlops_bytes v = {0};
-    mlops_status st = mlops_store_get(&v, NULL, run->store, k.b, k.n);
-    if (st == MLOPS_E_NOTFOUND) {
-        m->has_latest = false;
-        m->latest_known = true;
-        return MLOPS_OK;
-    }
-    if (st != MLOPS_OK)
-        return st;
-    if (v.len > sizeof(m->latest_enc)) {
-        mlops_bytes_free(&v);
-        return mlops__error(MLOPS_E_CORRUPT, "latest record of metric '%s' is %zu bytes",
-                            m->key, v.len);
-    }
-    st = mlops__run_latest_decode(&m->latest, v.data, v.len);
-    if (st == MLOPS_OK) {
-        memcpy(m->latest_enc, v.data, v.len);
-        m->latest_enc_len = v.len;
-        m->has_latest = true;
-        m->latest_known = true;
-    }
-    mlops_bytes_free(&v);
-    return st;
-}
 
-/* Pending latest updates of one write, applied to the cache on success. */
-typedef struct pend {
-    uint32_t key;
-    mlops_metric_value v;
-} pend;
-
-/* Add the chunks and latest updates of points (already interned) to
- * run->batch. pends receives at most n entries. */
-static mlops_status add_points(mlops_run *run, const apoint *pts, size_t n, pend *pends,
-                               size_t *npend)
+/* Add the history chunks of points (already interned) to run->batch and
+ * raise the document's latest points. */
+static mlops_status add_points(mlops_run *run, const apoint *pts, size_t n)
 {
-    *npend = 0;
     run->mark_gen++;
     if (run->mark_gen == 0)
         run->mark_gen = 1;
@@ -754,25 +904,22 @@ static mlops_status add_points(mlops_run *run, const apoint *pts, size_t n, pend
             continue;
         m->mark = run->mark_gen;
         /* one chunk with every point of this key, in order */
-        run->scratch.len = 0;
-        uint8_t hdr[2] = {1, RUN_REC_CHUNK};
-        mlops_status st = mlops__buf_append(&run->scratch, hdr, 2);
         size_t count = 0;
         for (size_t j = i; j < n; j++)
             count += pts[j].key == pts[i].key;
-        uint8_t fk[11];
-        size_t fkn = 0;
-        fk[fkn++] = (1 << 3) | MLOPS__REC_WIRE_BYTES;
-        fkn += mlops__varint_put(fk + fkn, count * 24);
-        if (st == MLOPS_OK)
-            st = mlops__buf_append(&run->scratch, fk, fkn);
+        run->scratch.len = 0;
+        uint8_t hdr[13];
+        size_t hn = 0;
+        hdr[hn++] = 1;
+        hdr[hn++] = RUN_REC_CHUNK;
+        hdr[hn++] = (1 << 3) | MLOPS__REC_WIRE_BYTES;
+        hn += mlops__varint_put(hdr + hn, count * 24);
+        mlops_status st = mlops__buf_append(&run->scratch, hdr, hn);
         if (st == MLOPS_OK)
             st = mlops__reserve(run->env, (void **)&run->scratch.data, &run->scratch.cap,
                                 run->scratch.len + count * 24, 1);
         if (st != MLOPS_OK)
             return st;
-        mlops_metric_value best = {0};
-        bool have = false;
         uint8_t *w = run->scratch.data + run->scratch.len;
         for (size_t j = i; j < n; j++) {
             if (pts[j].key != pts[i].key)
@@ -784,9 +931,9 @@ static mlops_status add_points(mlops_run *run, const apoint *pts, size_t n, pend
             mlops__put_u64le(w + 16, (uint64_t)pts[j].ts);
             w += 24;
             mlops_metric_value v = {pts[j].value, pts[j].step, pts[j].ts};
-            if (!have || mlops__run_point_cmp(&v, &best) > 0) {
-                best = v;
-                have = true;
+            if (!m->has_latest || mlops__run_point_cmp(&v, &m->latest) > 0) {
+                m->latest = v;
+                m->has_latest = true;
             }
         }
         run->scratch.len += count * 24;
@@ -798,61 +945,27 @@ static mlops_status add_points(mlops_run *run, const apoint *pts, size_t n, pend
         uint8_t order[16];
         mlops__put_u64be(order, (uint64_t)now_ns ^ (1ull << 63));
         uint64_t c = ++run->counter;
-        order[8] = (uint8_t)(run->nonce >> 24);
-        order[9] = (uint8_t)(run->nonce >> 16);
-        order[10] = (uint8_t)(run->nonce >> 8);
-        order[11] = (uint8_t)run->nonce;
-        order[12] = (uint8_t)(c >> 24);
-        order[13] = (uint8_t)(c >> 16);
-        order[14] = (uint8_t)(c >> 8);
-        order[15] = (uint8_t)c;
+        for (int b = 0; b < 4; b++) {
+            order[8 + b] = (uint8_t)(run->nonce >> (24 - 8 * b));
+            order[12 + b] = (uint8_t)(c >> (24 - 8 * b));
+        }
         mlops__run_key_raw(&k, order, 16);
         st = mlops_batch_put(run->batch, k.b, k.n, run->scratch.data, run->scratch.len);
         if (st != MLOPS_OK)
             return st;
-        if (!m->latest_known) {
-            st = load_latest(run, m);
-            if (st != MLOPS_OK)
-                return st;
-        }
-        if (!m->has_latest || mlops__run_point_cmp(&best, &m->latest) > 0) {
-            runkey kl;
-            mlops__run_key_sum(&kl, run->id, 'L');
-            mlops__run_key_lp(&kl, m->key, m->len);
-            if (m->has_latest)
-                st = mlops_batch_require_value(run->batch, kl.b, kl.n, m->latest_enc,
-                                               m->latest_enc_len);
-            else
-                st = mlops_batch_require_absent(run->batch, kl.b, kl.n);
-            uint8_t enc[40];
-            size_t en = latest_encode(enc, &best);
-            if (st == MLOPS_OK)
-                st = mlops_batch_put(run->batch, kl.b, kl.n, enc, en);
-            if (st != MLOPS_OK)
-                return st;
-            pends[*npend].key = pts[i].key;
-            pends[*npend].v = best;
-            (*npend)++;
-        }
     }
     return MLOPS_OK;
 }
 
-static void apply_pends(mlops_run *run, const pend *pends, size_t npend)
-{
-    for (size_t i = 0; i < npend; i++) {
-        mkey *m = &run->keys[pends[i].key];
-        m->latest = pends[i].v;
-        m->latest_enc_len = latest_encode(m->latest_enc, &m->latest);
-        m->has_latest = true;
-        m->latest_known = true;
-    }
-}
+typedef struct points_arg {
+    const apoint *pts;
+    size_t n;
+} points_arg;
 
-static void forget_latest(mlops_run *run, const apoint *pts, size_t n)
+static mlops_status change_points(mlops_run *run, const void *arg)
 {
-    for (size_t i = 0; i < n; i++)
-        run->keys[pts[i].key].latest_known = false;
+    const points_arg *a = arg;
+    return add_points(run, a->pts, a->n);
 }
 
 /* Write interned points (locked). */
@@ -860,31 +973,8 @@ static mlops_status write_points(mlops_run *run, const apoint *pts, size_t n)
 {
     if (n == 0)
         return MLOPS_OK;
-    mlops_status st = ensure_active(run);
-    if (st != MLOPS_OK)
-        return st;
-    pend stack_pends[16];
-    pend *pends = n <= 16 ? stack_pends : mlops__malloc(run->env, n * sizeof(pend));
-    if (pends == NULL)
-        return mlops__nomem();
-    for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
-        size_t npend = 0;
-        mlops_batch_clear(run->batch);
-        st = add_points(run, pts, n, pends, &npend);
-        bool retry = false;
-        if (st == MLOPS_OK)
-            st = commit(run, &retry);
-        if (st == MLOPS_OK) {
-            apply_pends(run, pends, npend);
-            break;
-        }
-        forget_latest(run, pts, n);
-        if (!retry)
-            break;
-    }
-    if (pends != stack_pends)
-        mlops__free(run->env, pends);
-    return st;
+    points_arg a = {pts, n};
+    return doc_write(run, change_points, &a, false);
 }
 
 /* ---- asynchronous mode ---- */
@@ -1041,6 +1131,8 @@ mlops_status mlops_run_log_metric(mlops_run *run, const char *key, double value,
 }
 
 /* Intern a batch of points into a temporary array (locked). */
+
+/* Intern a batch of points into a temporary array (locked). */
 static mlops_status intern_points(mlops_run *run, const mlops_metric_point *points, size_t n,
                                   apoint **out)
 {
@@ -1071,60 +1163,44 @@ mlops_status mlops_run_log_metrics(mlops_run *run, const mlops_metric_point *poi
     return mlops_run_log_batch(run, points, n, NULL, NULL, 0, NULL, NULL, 0);
 }
 
-/* Params: check existing values; add puts guarded by absence. */
-static mlops_status add_params(mlops_run *run, const char *const *keys, const char *const *vals,
-                               size_t n)
+typedef struct batch_arg {
+    const apoint *pts;
+    size_t n_pts;
+    const char *const *pk, *const *pv;
+    size_t np;
+    const char *const *tk, *const *tv;
+    size_t nt;
+} batch_arg;
+
+static mlops_status change_batch(mlops_run *run, const void *arg)
 {
-    for (size_t i = 0; i < n; i++) {
+    const batch_arg *a = arg;
+    /* params are immutable: check them all before changing anything */
+    for (size_t i = 0; i < a->np; i++) {
         for (size_t j = 0; j < i; j++) {
-            if (strcmp(keys[i], keys[j]) == 0 && strcmp(vals[i], vals[j]) != 0)
+            if (strcmp(a->pk[i], a->pk[j]) == 0 && strcmp(a->pv[i], a->pv[j]) != 0)
                 return mlops__error(MLOPS_E_CONFLICT,
                                     "param '%s' is given twice in one batch, as '%.200s' and "
                                     "'%.200s'; params cannot change",
-                                    keys[i], vals[j], vals[i]);
+                                    a->pk[i], a->pv[j], a->pv[i]);
         }
-        runkey k;
-        key_item(&k, run->id, 'p', keys[i]);
-        mlops_bytes v = {0};
-        mlops_status st = mlops_store_get(&v, NULL, run->store, k.b, k.n);
-        if (st == MLOPS_OK) {
-            const uint8_t *s;
-            size_t sn;
-            st = mlops__run_value_decode(&s, &sn, v.data, v.len);
-            if (st == MLOPS_OK && (sn != strlen(vals[i]) || memcmp(s, vals[i], sn) != 0))
-                st = mlops__error(MLOPS_E_CONFLICT,
-                                  "param '%s' already logged as '%.*s'; params cannot change "
-                                  "(new value '%.200s')",
-                                  keys[i], (int)(sn > 200 ? 200 : sn), (const char *)s, vals[i]);
-            if (st == MLOPS_OK)
-                st = mlops_batch_require_value(run->batch, k.b, k.n, v.data, v.len);
-            mlops_bytes_free(&v);
-            if (st != MLOPS_OK)
-                return st;
-            continue;
-        }
-        if (st != MLOPS_E_NOTFOUND)
-            return st;
-        st = mlops_batch_require_absent(run->batch, k.b, k.n);
-        if (st == MLOPS_OK)
-            st = batch_put_value(run->batch, &k, run->env, vals[i]);
-        if (st != MLOPS_OK)
-            return st;
+        bool found;
+        size_t at = kvs_find(&run->params, a->pk[i], &found);
+        if (found && strcmp(run->params.v[at].val, a->pv[i]) != 0)
+            return mlops__error(MLOPS_E_CONFLICT,
+                                "param '%s' already logged as '%.200s'; params cannot change "
+                                "(new value '%.200s')",
+                                a->pk[i], run->params.v[at].val, a->pv[i]);
     }
-    return MLOPS_OK;
-}
-
-static mlops_status add_tags(mlops_run *run, const char *const *keys, const char *const *vals,
-                             size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        runkey k;
-        key_item(&k, run->id, 't', keys[i]);
-        mlops_status st = batch_put_value(run->batch, &k, run->env, vals[i]);
-        if (st != MLOPS_OK)
-            return st;
-    }
-    return MLOPS_OK;
+    mlops_status st = MLOPS_OK;
+    for (size_t i = 0; st == MLOPS_OK && i < a->np; i++)
+        st = kvs_set(&run->params, run->env, a->pk[i], strlen(a->pk[i]), a->pv[i],
+                     strlen(a->pv[i]));
+    for (size_t i = 0; st == MLOPS_OK && i < a->nt; i++)
+        st = set_tag_str(run, a->tk[i], a->tv[i]);
+    if (st == MLOPS_OK)
+        st = add_points(run, a->pts, a->n_pts);
+    return st;
 }
 
 mlops_status mlops_run_log_batch(mlops_run *run, const mlops_metric_point *metrics,
@@ -1147,38 +1223,14 @@ mlops_status mlops_run_log_batch(mlops_run *run, const mlops_metric_point *metri
         return st;
     pthread_mutex_lock(&run->mu);
     apoint *pts = NULL;
-    pend *pends = NULL;
     st = intern_points(run, metrics, n_metrics, &pts);
     if (st == MLOPS_OK)
         st = take_bg_error(run);
-    if (st == MLOPS_OK && n_metrics > 0) {
-        pends = mlops__malloc(run->env, n_metrics * sizeof(pend));
-        if (pends == NULL)
-            st = mlops__nomem();
+    if (st == MLOPS_OK) {
+        batch_arg a = {pts, n_metrics, param_keys, param_values, n_params,
+                       tag_keys, tag_values, n_tags};
+        st = doc_write(run, change_batch, &a, false);
     }
-    if (st == MLOPS_OK)
-        st = ensure_active(run);
-    for (int attempt = 0; st == MLOPS_OK && attempt < MAX_RETRIES; attempt++) {
-        size_t npend = 0;
-        mlops_batch_clear(run->batch);
-        st = add_params(run, param_keys, param_values, n_params);
-        if (st == MLOPS_OK)
-            st = add_tags(run, tag_keys, tag_values, n_tags);
-        if (st == MLOPS_OK)
-            st = add_points(run, pts, n_metrics, pends, &npend);
-        bool retry = false;
-        if (st == MLOPS_OK)
-            st = commit(run, &retry);
-        if (st == MLOPS_OK) {
-            apply_pends(run, pends, npend);
-            break;
-        }
-        forget_latest(run, pts, n_metrics);
-        if (!retry)
-            break;
-        st = MLOPS_OK;
-    }
-    mlops__free(run->env, pends);
     mlops__free(run->env, pts);
     pthread_mutex_unlock(&run->mu);
     return st;
@@ -1194,6 +1246,17 @@ mlops_status mlops_run_set_tag(mlops_run *run, const char *key, const char *valu
     return mlops_run_log_batch(run, NULL, 0, NULL, NULL, 0, &key, &value, 1);
 }
 
+static mlops_status change_del_tag(mlops_run *run, const void *arg)
+{
+    bool found;
+    size_t i = kvs_find(&run->tags, arg, &found);
+    if (!found)
+        return mlops__error(MLOPS_E_NOTFOUND, "run %s has no tag '%s'", run->id,
+                            (const char *)arg);
+    kvs_del(&run->tags, run->env, i);
+    return MLOPS_OK;
+}
+
 mlops_status mlops_run_delete_tag(mlops_run *run, const char *key)
 {
     if (run == NULL)
@@ -1202,34 +1265,24 @@ mlops_status mlops_run_delete_tag(mlops_run *run, const char *key)
     if (st != MLOPS_OK)
         return st;
     pthread_mutex_lock(&run->mu);
-    st = ensure_active(run);
-    for (int attempt = 0; st == MLOPS_OK && attempt < MAX_RETRIES; attempt++) {
-        runkey k;
-        key_item(&k, run->id, 't', key);
-        mlops_bytes v = {0};
-        st = mlops_store_get(&v, NULL, run->store, k.b, k.n);
-        mlops_bytes_free(&v);
-        if (st == MLOPS_E_NOTFOUND) {
-            st = mlops__error(MLOPS_E_NOTFOUND, "run %s has no tag '%s'", run->id, key);
-            break;
-        }
-        mlops_batch_clear(run->batch);
-        if (st == MLOPS_OK)
-            st = mlops_batch_delete(run->batch, k.b, k.n);
-        bool retry = false;
-        if (st == MLOPS_OK)
-            st = commit(run, &retry);
-        if (!retry)
-            break;
-        st = MLOPS_OK;
-    }
+    st = doc_write(run, change_del_tag, key, false);
     pthread_mutex_unlock(&run->mu);
     return st;
 }
 
-/* ---- reading ---- */
+/* ---- reading (always from the store: other handles may have written) ---- */
 
-static mlops_status get_value(char **out, mlops_run *run, char what, const char *kind,
+static mlops_status read_doc(mlops_bytes *out, mlops_run *run)
+{
+    runkey k;
+    key_doc(&k, run->id);
+    mlops_status st = mlops_store_get(out, NULL, run->store, k.b, k.n);
+    if (st == MLOPS_E_NOTFOUND)
+        return mlops__error(MLOPS_E_NOTFOUND, "no run with id '%s' in this store", run->id);
+    return st;
+}
+
+static mlops_status get_value(char **out, mlops_run *run, uint32_t tag, const char *kind,
                               const char *key)
 {
     if (out != NULL)
@@ -1239,17 +1292,14 @@ static mlops_status get_value(char **out, mlops_run *run, char what, const char 
     mlops_status st = mlops__run_check_key(kind, key);
     if (st != MLOPS_OK)
         return st;
-    runkey k;
-    key_item(&k, run->id, what, key);
     mlops_bytes v = {0};
-    st = mlops_store_get(&v, NULL, run->store, k.b, k.n);
-    if (st == MLOPS_E_NOTFOUND)
-        return mlops__error(MLOPS_E_NOTFOUND, "run %s has no %s '%s'", run->id, kind, key);
-    if (st != MLOPS_OK)
-        return st;
+    st = read_doc(&v, run);
     const uint8_t *s;
     size_t n;
-    st = mlops__run_value_decode(&s, &n, v.data, v.len);
+    if (st == MLOPS_OK)
+        st = mlops__run_doc_find(v.data, v.len, tag, key, &s, &n);
+    if (st == MLOPS_E_NOTFOUND)
+        st = mlops__error(MLOPS_E_NOTFOUND, "run %s has no %s '%s'", run->id, kind, key);
     if (st == MLOPS_OK) {
         *out = mlops__strndup(run->env, (const char *)s, n);
         if (*out == NULL)
@@ -1261,12 +1311,12 @@ static mlops_status get_value(char **out, mlops_run *run, char what, const char 
 
 mlops_status mlops_run_get_param(char **value_out, mlops_run *run, const char *key)
 {
-    return get_value(value_out, run, 'p', "param", key);
+    return get_value(value_out, run, DOC_PARAM, "param", key);
 }
 
 mlops_status mlops_run_get_tag(char **value_out, mlops_run *run, const char *key)
 {
-    return get_value(value_out, run, 't', "tag", key);
+    return get_value(value_out, run, DOC_TAG, "tag", key);
 }
 
 mlops_status mlops_run_latest_metric_point(mlops_metric_value *out, mlops_run *run,
@@ -1280,16 +1330,17 @@ mlops_status mlops_run_latest_metric_point(mlops_metric_value *out, mlops_run *r
     pthread_mutex_lock(&run->mu);
     st = async_flush_locked(run);
     pthread_mutex_unlock(&run->mu);
-    if (st != MLOPS_OK)
-        return st;
-    runkey k;
-    key_item(&k, run->id, 'L', key);
     mlops_bytes v = {0};
-    st = mlops_store_get(&v, NULL, run->store, k.b, k.n);
-    if (st == MLOPS_E_NOTFOUND)
-        return mlops__error(MLOPS_E_NOTFOUND, "run %s has no metric '%s'", run->id, key);
     if (st == MLOPS_OK)
-        st = mlops__run_latest_decode(out, v.data, v.len);
+        st = read_doc(&v, run);
+    const uint8_t *s;
+    size_t n;
+    if (st == MLOPS_OK)
+        st = mlops__run_doc_find(v.data, v.len, DOC_METRIC, key, &s, &n);
+    if (st == MLOPS_E_NOTFOUND)
+        st = mlops__error(MLOPS_E_NOTFOUND, "run %s has no metric '%s'", run->id, key);
+    if (st == MLOPS_OK)
+        mlops__run_metric_payload(out, s);
     mlops_bytes_free(&v);
     return st;
 }
@@ -1421,31 +1472,30 @@ void mlops_metric_history_free(mlops_metric_history *h)
 
 /* ---- datasets ---- */
 
-typedef struct count_ctx {
-    size_t n;
-    uint32_t last;
-} count_ctx;
 
-static int ds_count_cb(const uint8_t *key, size_t key_len, const uint8_t *value,
-                       size_t value_len, uint64_t version, void *payload)
-{
-    (void)value;
-    (void)value_len;
-    (void)version;
-    count_ctx *c = payload;
-    c->n++;
-    if (key_len >= 4)
-        c->last = (uint32_t)key[key_len - 4] << 24 | (uint32_t)key[key_len - 3] << 16 |
-                  (uint32_t)key[key_len - 2] << 8 | key[key_len - 1];
-    return 0;
-}
+/* ---- datasets ---- */
 
-static mlops_status ds_count(mlops_run *run, count_ctx *c)
+typedef struct ds_arg {
+    const char *name;
+    const mlops_hash128 *hash;
+    int64_t rows;
+} ds_arg;
+
+static mlops_status change_dataset(mlops_run *run, const void *arg)
 {
-    memset(c, 0, sizeof(*c));
-    runkey k;
-    mlops__run_key_sum(&k, run->id, 'd');
-    return mlops_store_scan_prefix(run->store, k.b, k.n, ds_count_cb, c);
+    const ds_arg *a = arg;
+    mlops_status st = mlops__reserve(run->env, (void **)&run->ds, &run->ds_cap, run->nds + 1,
+                                     sizeof(dsent));
+    if (st != MLOPS_OK)
+        return st;
+    dsent *d = &run->ds[run->nds];
+    d->name = mlops__strdup(run->env, a->name);
+    if (d->name == NULL)
+        return mlops__nomem();
+    d->hash = *a->hash;
+    d->rows = a->rows;
+    run->nds++;
+    return MLOPS_OK;
 }
 
 static mlops_status log_dataset(mlops_run *run, const char *name, const mlops_hash128 *h,
@@ -1459,46 +1509,10 @@ static mlops_status log_dataset(mlops_run *run, const char *name, const mlops_ha
                           (long long)rows);
     if (st != MLOPS_OK)
         return st;
-    mlops__rec_writer w;
-    mlops__rec_writer_init(&w, run->env, 1, RUN_REC_DATASET);
-    mlops__rec_put_str(&w, 1, name);
-    mlops__rec_put_bytes(&w, 2, h->bytes, 16);
-    mlops__rec_put_i64(&w, 3, rows);
-    mlops__rec_put_i64(&w, 4, mlops__now_ms(run->env));
-    st = mlops__rec_writer_finish(&w);
+    ds_arg a = {name, h, rows};
     pthread_mutex_lock(&run->mu);
-    if (st == MLOPS_OK)
-        st = check_active(run);
-    for (int attempt = 0; st == MLOPS_OK && attempt < MAX_RETRIES; attempt++) {
-        count_ctx c;
-        st = ds_count(run, &c);
-        if (st != MLOPS_OK)
-            break;
-        uint32_t idx = c.n == 0 ? 0 : c.last + 1;
-        runkey k;
-        mlops__run_key_sum(&k, run->id, 'd');
-        uint8_t be[4] = {(uint8_t)(idx >> 24), (uint8_t)(idx >> 16), (uint8_t)(idx >> 8),
-                         (uint8_t)idx};
-        mlops__run_key_raw(&k, be, 4);
-        mlops_batch_clear(run->batch);
-        st = mlops_batch_require_absent(run->batch, k.b, k.n);
-        if (st == MLOPS_OK)
-            st = mlops_batch_put(run->batch, k.b, k.n, w.buf.data, w.buf.len);
-        bool retry = false;
-        if (st == MLOPS_OK)
-            st = mlops_store_apply(run->store, run->batch);
-        if (st == MLOPS_E_CONFLICT) {
-            /* a concurrent logger took the index, or the run changed */
-            st = load_info(run);
-            if (st == MLOPS_OK)
-                st = check_active(run);
-            retry = true;
-        }
-        if (!retry)
-            break;
-    }
+    st = doc_write(run, change_dataset, &a, false);
     pthread_mutex_unlock(&run->mu);
-    mlops__rec_writer_free(&w);
     return st;
 }
 
@@ -1515,9 +1529,6 @@ mlops_status mlops_run_log_dataset_bytes(mlops_hash128 *hash_out, mlops_run *run
         *hash_out = h;
     return st;
 }
-
-mlops_status mlops__run_hash_file(mlops_hash128 *out, uint64_t *size_out, const mlops_env *env,
-                                  const char *path);
 
 mlops_status mlops_run_log_dataset_file(mlops_hash128 *hash_out, mlops_run *run,
                                         const char *name, const char *local_path, int64_t rows)
@@ -1538,35 +1549,52 @@ mlops_status mlops_run_log_dataset_file(mlops_hash128 *hash_out, mlops_run *run,
     return st;
 }
 
+/* Visit the dataset entries of the stored document; stop at index want. */
+static mlops_status ds_scan(mlops_run *run, size_t want, size_t *count, mlops_hash128 *h,
+                            int64_t *rows, char **name)
+{
+    mlops_bytes v = {0};
+    mlops_status st = read_doc(&v, run);
+    mlops__rec_reader r;
+    mlops__rec_field f;
+    *count = 0;
+    if (st == MLOPS_OK)
+        st = mlops__rec_reader_init(&r, v.data, v.len, 1, RUN_REC_INFO, "run document");
+    while (st == MLOPS_OK && (st = mlops__rec_next(&r, &f)) == MLOPS_OK) {
+        if (f.tag != DOC_DATASET)
+            continue;
+        const uint8_t *k, *rest;
+        size_t kl, rl;
+        st = mlops__run_doc_entry(&f, &k, &kl, &rest, &rl);
+        if (st == MLOPS_OK && (*count)++ == want) {
+            if (h)
+                memcpy(h->bytes, rest, 16);
+            if (rows)
+                *rows = (int64_t)mlops__get_u64le(rest + 16);
+            if (name) {
+                *name = mlops__strndup(run->env, (const char *)k, kl);
+                if (*name == NULL)
+                    st = mlops__nomem();
+            }
+            mlops_bytes_free(&v);
+            return st;
+        }
+    }
+    mlops_bytes_free(&v);
+    if (st == MLOPS_E_NOTFOUND)
+        st = want == SIZE_MAX ? MLOPS_OK
+                              : mlops__error(MLOPS_E_NOTFOUND,
+                                             "run %s has %zu dataset inputs; index %zu is past "
+                                             "the end",
+                                             run->id, *count, want);
+    return st;
+}
+
 mlops_status mlops_run_dataset_count(size_t *count_out, mlops_run *run)
 {
     if (count_out == NULL || run == NULL)
         return mlops__error(MLOPS_E_INVALID, "dataset_count: NULL argument");
-    count_ctx c;
-    mlops_status st = ds_count(run, &c);
-    if (st == MLOPS_OK)
-        *count_out = c.n;
-    return st;
-}
-
-typedef struct ds_get_ctx {
-    size_t want, seen;
-    mlops_bytes found;
-    mlops_env *env;
-    mlops_status st;
-} ds_get_ctx;
-
-static int ds_get_cb(const uint8_t *key, size_t key_len, const uint8_t *value,
-                     size_t value_len, uint64_t version, void *payload)
-{
-    (void)key;
-    (void)key_len;
-    (void)version;
-    ds_get_ctx *c = payload;
-    if (c->seen++ != c->want)
-        return 0;
-    c->st = mlops_bytes_set(&c->found, c->env, value, value_len);
-    return 1;
+    return ds_scan(run, SIZE_MAX, count_out, NULL, NULL, NULL);
 }
 
 mlops_status mlops_run_dataset_get(mlops_hash128 *hash_out, int64_t *rows_out, char **name_out,
@@ -1576,35 +1604,8 @@ mlops_status mlops_run_dataset_get(mlops_hash128 *hash_out, int64_t *rows_out, c
         *name_out = NULL;
     if (run == NULL)
         return mlops__error(MLOPS_E_INVALID, "dataset_get: run is NULL");
-    ds_get_ctx c = {.want = index, .env = run->env};
-    runkey k;
-    mlops__run_key_sum(&k, run->id, 'd');
-    mlops_status st = mlops_store_scan_prefix(run->store, k.b, k.n, ds_get_cb, &c);
-    if (st == MLOPS_E_CALLBACK)
-        st = c.st;
-    if (st == MLOPS_OK && c.found.data == NULL)
-        st = mlops__error(MLOPS_E_NOTFOUND, "run %s has %zu dataset inputs; index %zu is past "
-                          "the end", run->id, c.seen, index);
-    if (st == MLOPS_OK) {
-        mlops_hash128 h;
-        int64_t rows;
-        const uint8_t *name;
-        size_t nlen;
-        st = mlops__run_dataset_decode(&h, &rows, &name, &nlen, c.found.data, c.found.len);
-        if (st == MLOPS_OK) {
-            if (hash_out)
-                *hash_out = h;
-            if (rows_out)
-                *rows_out = rows;
-            if (name_out) {
-                *name_out = mlops__strndup(run->env, (const char *)name, nlen);
-                if (*name_out == NULL)
-                    st = mlops__nomem();
-            }
-        }
-    }
-    mlops_bytes_free(&c.found);
-    return st;
+    size_t count;
+    return ds_scan(run, index, &count, hash_out, rows_out, name_out);
 }
 
 /* ---- release ---- */
@@ -1617,13 +1618,18 @@ void mlops_run_close(mlops_run *run)
     async_stop_locked(run);
     pthread_mutex_unlock(&run->mu);
     mlops_env *env = run->env;
+    doc_clear(run);
+    mlops__free(env, run->params.v);
+    mlops__free(env, run->tags.v);
+    mlops__free(env, run->ds);
     for (size_t i = 0; i < run->nkeys; i++)
         mlops__free(env, run->keys[i].key);
     mlops__free(env, run->keys);
     mlops__free(env, run->table);
+    mlops__free(env, run->sorted);
     mlops__free(env, run->exp_id);
-    mlops__run_info_clear(&run->info, env);
-    mlops__buf_free(&run->info_enc);
+    mlops__buf_free(&run->doc_enc);
+    mlops__buf_free(&run->doc_new);
     mlops__buf_free(&run->scratch);
     mlops_batch_free(run->batch);
     pthread_mutex_destroy(&run->mu);

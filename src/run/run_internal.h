@@ -8,11 +8,11 @@
  *   t/e/lp(exp id)              experiment record
  *   t/n/lp(name)                experiment name -> id
  *   t/x/lp(exp id)<run id>      runs of an experiment (empty value)
- *   t/s/<run id>/i              run info record
- *   t/s/<run id>/p lp(key)      param value
- *   t/s/<run id>/t lp(key)      tag value
- *   t/s/<run id>/L lp(key)      latest point of a metric
- *   t/s/<run id>/d be32(index)  dataset input
+ *   t/s/<run id>/i              the run document: info, params, tags, the
+ *                               latest point of every metric and the dataset
+ *                               inputs, rewritten (compare-and-set on its old
+ *                               bytes) by every write, so a search reads one
+ *                               key per run
  *   t/h/<run id>/lp(key)<order> a chunk of metric history (order: be64 ns,
  *                               be32 writer nonce, be32 counter)
  *   t/a/<run id>/lp(path)       artifact record (blob id, size)
@@ -27,9 +27,7 @@
 
 #define RUN_REC_EXPERIMENT 1
 #define RUN_REC_INFO 2
-#define RUN_REC_LATEST 3
 #define RUN_REC_CHUNK 4
-#define RUN_REC_DATASET 5
 #define RUN_REC_ARTIFACT 6
 #define RUN_REC_VALUE 7
 #define RUN_REC_COUNTER 8
@@ -86,12 +84,24 @@ mlops_status mlops__run_info_encode(mlops__buf *out, const mlops_env *env,
                                     const mlops__info *info);
 void mlops__run_info_clear(mlops__info *info, const mlops_env *env);
 
+/* Run document entries (nested in the info record): a varint key length,
+ * the key, then the payload (param/tag: the value; metric: value bits,
+ * step, timestamp as 8-byte little-endian; dataset: 16-byte hash, 8-byte rows). */
+#define DOC_PARAM 10
+#define DOC_TAG 11
+#define DOC_METRIC 12
+#define DOC_DATASET 13
+
+mlops_status mlops__run_doc_entry(const mlops__rec_field *f, const uint8_t **key, size_t *klen,
+                                  const uint8_t **rest, size_t *rlen);
+/* Find the entry of a kind with a key in an encoded document. */
+mlops_status mlops__run_doc_find(const uint8_t *p, size_t n, uint32_t tag, const char *key,
+                                 const uint8_t **val, size_t *vlen);
+void mlops__run_metric_payload(mlops_metric_value *v, const uint8_t *p);
+
 /* Value and latest-point records. */
 mlops_status mlops__run_value_decode(const uint8_t **s, size_t *n, const uint8_t *p,
                                      size_t len);
-mlops_status mlops__run_latest_decode(mlops_metric_value *v, const uint8_t *p, size_t n);
-mlops_status mlops__run_dataset_decode(mlops_hash128 *h, int64_t *rows, const uint8_t **name,
-                                       size_t *name_len, const uint8_t *p, size_t n);
 
 /* The MLflow order of metric points: (step, timestamp, value), NaN above all. */
 int mlops__run_point_cmp(const mlops_metric_value *a, const mlops_metric_value *b);

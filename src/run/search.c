@@ -58,6 +58,7 @@ static void arena_free(arena *a)
 /* ---- run records ---- */
 
 typedef struct ritem {
+    int kind;
     const char *key;
     const char *value;
     mlops_metric_value m;
@@ -70,8 +71,8 @@ typedef struct runrec {
     uint32_t status, lifecycle;
     int64_t start, end;
     bool has_info;
-    ritem *items[N_KINDS];
-    size_t nitems[N_KINDS], caps[N_KINDS];
+    ritem *items[N_KINDS]; /* into the list's pool, set once loading is done */
+    size_t off[N_KINDS], nitems[N_KINDS];
 } runrec;
 
 struct mlops_run_list {
@@ -79,6 +80,8 @@ struct mlops_run_list {
     arena ar;
     runrec *runs;
     size_t n, cap;
+    ritem *pool; /* every item of every run, grouped by run then kind */
+    size_t npool, pool_cap;
     size_t *page; /* indexes of the runs in this page, in order */
     size_t npage;
     char token[40];
@@ -96,103 +99,136 @@ static mlops_run_list *list_new(mlops_env *env)
     return l;
 }
 
+static mlops_status add_item(mlops_run_list *l, runrec *r, int kind, ritem *it)
+{
+    (void)r;
+    if (l->npool == l->pool_cap) {
+        size_t cap = l->pool_cap ? l->pool_cap * 2 : 4096;
+        ritem *nv = mlops__realloc(l->env, l->pool, cap * sizeof(ritem));
+        if (nv == NULL)
+            return mlops__nomem();
+        l->pool = nv;
+        l->pool_cap = cap;
+    }
+    it->kind = kind;
+    l->pool[l->npool++] = *it;
+    return MLOPS_OK;
+}
+
+static int kind_cmp(const void *a, const void *b)
+{
+    const ritem *x = a, *y = b;
+    return x->kind != y->kind ? x->kind - y->kind : 0;
+}
+
+static int item_cmp(const void *a, const void *b);
+
+/* After a document is parsed: group its items by kind (documents list them
+ * grouped already) and sort params, tags and metrics by key unless they
+ * are sorted already (documents keep them sorted). */
+static void finish_run(mlops_run_list *l, runrec *r, size_t first)
+{
+    ritem *seg = l->pool + first;
+    size_t n = l->npool - first;
+    bool grouped = true;
+    for (size_t i = 1; i < n && grouped; i++)
+        grouped = seg[i - 1].kind <= seg[i].kind;
+    if (!grouped)
+        qsort(seg, n, sizeof(ritem), kind_cmp); /* keys sorted below anyway */
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && seg[j].kind == seg[i].kind)
+            j++;
+        int kind = seg[i].kind;
+        r->off[kind] = first + i;
+        r->nitems[kind] = j - i;
+        if (kind != MLOPS_ITEM_DATASET) {
+            bool sorted = true;
+            for (size_t m = i + 1; m < j && sorted; m++)
+                sorted = strcmp(seg[m - 1].key, seg[m].key) < 0;
+            if (!sorted)
+                qsort(seg + i, j - i, sizeof(ritem), item_cmp);
+        }
+        i = j;
+    }
+}
+
+/* One run document (t/s/<id>/i) into a run record, strings in the arena. */
 static int load_cb(const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len,
                    uint64_t version, void *payload)
 {
     (void)version;
     mlops_run_list *l = payload;
-    /* t/s/<id>/<c>... */
-    if (key_len < 4 + MLOPS_RUN_ID_LEN + 2)
-        return 0;
-    const char *id = (const char *)key + 4;
-    char c = (char)key[4 + MLOPS_RUN_ID_LEN + 1];
-    const uint8_t *rest = key + 4 + MLOPS_RUN_ID_LEN + 2;
-    size_t rest_len = key_len - (4 + MLOPS_RUN_ID_LEN + 2);
-    if (l->n == 0 || memcmp(l->runs[l->n - 1].id, id, MLOPS_RUN_ID_LEN) != 0) {
-        l->st = mlops__reserve(l->env, (void **)&l->runs, &l->cap, l->n + 1, sizeof(runrec));
-        if (l->st != MLOPS_OK)
-            return 1;
-        runrec *r = &l->runs[l->n++];
-        memset(r, 0, sizeof(*r));
-        memcpy(r->id, id, MLOPS_RUN_ID_LEN);
-        r->end = 0;
-    }
-    runrec *r = &l->runs[l->n - 1];
-    if (c == 'i') {
-        mlops__info info;
-        l->st = mlops__run_info_decode(&info, l->env, value, value_len);
-        if (l->st != MLOPS_OK)
-            return 1;
-        r->exp_id = arena_strndup(&l->ar, info.exp_id, strlen(info.exp_id));
-        r->name = arena_strndup(&l->ar, info.name ? info.name : "",
-                                info.name ? strlen(info.name) : 0);
-        r->parent = arena_strndup(&l->ar, info.parent ? info.parent : "",
-                                  info.parent ? strlen(info.parent) : 0);
-        r->user = arena_strndup(&l->ar, info.user ? info.user : "",
-                                info.user ? strlen(info.user) : 0);
-        r->status = info.status;
-        r->lifecycle = info.lifecycle;
-        r->start = info.start;
-        r->end = info.end;
-        r->has_info = true;
-        mlops__run_info_clear(&info, l->env);
-        if (!r->exp_id || !r->name || !r->parent || !r->user) {
-            l->st = mlops__nomem();
-            return 1;
-        }
-        return 0;
-    }
-    int kind = c == 'p' ? MLOPS_ITEM_PARAM
-               : c == 't' ? MLOPS_ITEM_TAG
-               : c == 'L' ? MLOPS_ITEM_METRIC
-               : c == 'd' ? MLOPS_ITEM_DATASET
-                          : 0;
-    if (kind == 0)
-        return 0; /* a newer kind of entry: skipped */
-    ritem it = {.rows = -1};
-    if (kind != MLOPS_ITEM_DATASET) {
-        uint64_t klen;
-        size_t m = mlops__varint_get(rest, rest_len, &klen);
-        if (m == 0 || m + klen != rest_len) {
-            l->st = mlops__error(MLOPS_E_CORRUPT, "malformed key in run %.32s", id);
-            return 1;
-        }
-        it.key = arena_strndup(&l->ar, rest + m, (size_t)klen);
-    }
-    if (kind == MLOPS_ITEM_PARAM || kind == MLOPS_ITEM_TAG) {
-        const uint8_t *s;
-        size_t sn;
-        l->st = mlops__run_value_decode(&s, &sn, value, value_len);
-        if (l->st != MLOPS_OK)
-            return 1;
-        it.value = arena_strndup(&l->ar, s, sn);
-    } else if (kind == MLOPS_ITEM_METRIC) {
-        l->st = mlops__run_latest_decode(&it.m, value, value_len);
-        if (l->st != MLOPS_OK)
-            return 1;
-        it.value = "";
-    } else {
-        mlops_hash128 h;
-        const uint8_t *name;
-        size_t nlen;
-        l->st = mlops__run_dataset_decode(&h, &it.rows, &name, &nlen, value, value_len);
-        if (l->st != MLOPS_OK)
-            return 1;
-        char hex[MLOPS_HASH128_HEX_LEN + 1];
-        mlops__hex(hex, h.bytes, 16);
-        it.key = arena_strndup(&l->ar, name, nlen);
-        it.value = arena_strndup(&l->ar, hex, MLOPS_HASH128_HEX_LEN);
-    }
-    if (it.key == NULL || it.value == NULL) {
-        l->st = mlops__nomem();
-        return 1;
-    }
-    l->st = mlops__reserve(l->env, (void **)&r->items[kind], &r->caps[kind], r->nitems[kind] + 1,
-                           sizeof(ritem));
+    if (key_len != 4 + MLOPS_RUN_ID_LEN + 2 || key[key_len - 1] != 'i')
+        return 0; /* not a run document (a newer kind of entry): skipped */
+    l->st = mlops__reserve(l->env, (void **)&l->runs, &l->cap, l->n + 1, sizeof(runrec));
     if (l->st != MLOPS_OK)
         return 1;
-    r->items[kind][r->nitems[kind]++] = it;
-    return 0;
+    runrec *r = &l->runs[l->n];
+    memset(r, 0, sizeof(*r));
+    memcpy(r->id, key + 4, MLOPS_RUN_ID_LEN);
+    r->exp_id = r->name = r->parent = r->user = "";
+    size_t first = l->npool;
+    mlops__rec_reader rd;
+    mlops__rec_field f;
+    mlops_status st = mlops__rec_reader_init(&rd, value, value_len, 1, RUN_REC_INFO,
+                                             "run document");
+    while (st == MLOPS_OK && (st = mlops__rec_next(&rd, &f)) == MLOPS_OK) {
+        const char **dst = NULL;
+        switch (f.tag) {
+        case 1: dst = &r->exp_id; break;
+        case 2: dst = &r->name; break;
+        case 3: r->status = (uint32_t)f.u; break;
+        case 4: r->lifecycle = (uint32_t)f.u; break;
+        case 5: r->start = mlops__rec_as_i64(&f); break;
+        case 6: r->end = mlops__rec_as_i64(&f); break;
+        case 7: dst = &r->parent; break;
+        case 8: dst = &r->user; break;
+        default: break;
+        }
+        if (dst != NULL && f.wire == MLOPS__REC_WIRE_BYTES) {
+            *dst = arena_strndup(&l->ar, f.p, f.n);
+            if (*dst == NULL)
+                st = mlops__nomem();
+            continue;
+        }
+        if (f.tag < DOC_PARAM || f.tag > DOC_DATASET)
+            continue;
+        const uint8_t *k, *rest;
+        size_t kl, rl;
+        st = mlops__run_doc_entry(&f, &k, &kl, &rest, &rl);
+        if (st != MLOPS_OK)
+            break;
+        ritem it = {.rows = -1};
+        it.key = arena_strndup(&l->ar, k, kl);
+        int kind;
+        if (f.tag == DOC_PARAM || f.tag == DOC_TAG) {
+            kind = f.tag == DOC_PARAM ? MLOPS_ITEM_PARAM : MLOPS_ITEM_TAG;
+            it.value = arena_strndup(&l->ar, rest, rl);
+        } else if (f.tag == DOC_METRIC) {
+            kind = MLOPS_ITEM_METRIC;
+            mlops__run_metric_payload(&it.m, rest);
+            it.value = "";
+        } else {
+            kind = MLOPS_ITEM_DATASET;
+            char hex[MLOPS_HASH128_HEX_LEN + 1];
+            mlops__hex(hex, rest, 16);
+            it.value = arena_strndup(&l->ar, hex, MLOPS_HASH128_HEX_LEN);
+            it.rows = (int64_t)mlops__get_u64le(rest + 16);
+        }
+        if (it.key == NULL || it.value == NULL)
+            st = mlops__nomem();
+        else
+            st = add_item(l, r, kind, &it);
+    }
+    if (st == MLOPS_E_NOTFOUND)
+        st = MLOPS_OK;
+    if (st == MLOPS_OK)
+        finish_run(l, r, first);
+    r->has_info = true;
+    l->n++;
+    l->st = st;
+    return st != MLOPS_OK;
 }
 
 static int item_cmp(const void *a, const void *b)
@@ -200,13 +236,12 @@ static int item_cmp(const void *a, const void *b)
     return strcmp(((const ritem *)a)->key, ((const ritem *)b)->key);
 }
 
+/* Point every run at its items, now that the pool no longer moves. */
 static void sort_items(mlops_run_list *l)
 {
     for (size_t i = 0; i < l->n; i++) {
-        for (int k = MLOPS_ITEM_PARAM; k <= MLOPS_ITEM_METRIC; k++) {
-            if (l->runs[i].nitems[k] > 1)
-                qsort(l->runs[i].items[k], l->runs[i].nitems[k], sizeof(ritem), item_cmp);
-        }
+        for (int k = 1; k < N_KINDS; k++)
+            l->runs[i].items[k] = l->pool + l->runs[i].off[k];
     }
 }
 
@@ -897,10 +932,8 @@ static uint64_t query_hash(const mlops_search_options *o)
 
 static void list_free_runs(mlops_run_list *l)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        for (int k = 0; k < N_KINDS; k++)
-            mlops__free(l->env, l->runs[i].items[k]);
-    }
+    mlops__free(l->env, l->pool);
+    l->pool = NULL;
     mlops__free(l->env, l->runs);
     l->runs = NULL;
     l->n = 0;
@@ -1045,7 +1078,7 @@ mlops_status mlops_run_list_get(mlops_run_list **out, mlops_store *store, const 
     runkey k = {.n = 0};
     mlops__run_key_lit(&k, "t/s/");
     mlops__run_key_raw(&k, run_id, MLOPS_RUN_ID_LEN);
-    mlops__run_key_raw(&k, "/", 1);
+    mlops__run_key_raw(&k, "/i", 2);
     st = mlops_store_scan_prefix(store, k.b, k.n, load_cb, l);
     if (st == MLOPS_E_CALLBACK)
         st = l->st;

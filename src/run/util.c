@@ -205,46 +205,49 @@ mlops_status mlops__run_value_decode(const uint8_t **s, size_t *n, const uint8_t
     return st == MLOPS_E_NOTFOUND ? MLOPS_OK : st;
 }
 
-mlops_status mlops__run_latest_decode(mlops_metric_value *v, const uint8_t *p, size_t n)
+mlops_status mlops__run_doc_entry(const mlops__rec_field *f, const uint8_t **key, size_t *klen,
+                                  const uint8_t **rest, size_t *rlen)
 {
-    mlops__rec_reader r;
-    mlops_status st = mlops__rec_reader_init(&r, p, n, 1, RUN_REC_LATEST, "latest metric");
-    memset(v, 0, sizeof(*v));
-    mlops__rec_field f;
-    while (st == MLOPS_OK && (st = mlops__rec_next(&r, &f)) == MLOPS_OK) {
-        if (f.tag == 1)
-            v->value = mlops__rec_as_f64(&f);
-        else if (f.tag == 2)
-            v->step = mlops__rec_as_i64(&f);
-        else if (f.tag == 3)
-            v->timestamp_ms = mlops__rec_as_i64(&f);
-    }
-    return st == MLOPS_E_NOTFOUND ? MLOPS_OK : st;
+    uint64_t kl;
+    size_t m = f->wire == MLOPS__REC_WIRE_BYTES ? mlops__varint_get(f->p, f->n, &kl) : 0;
+    if (m == 0 || kl > f->n - m)
+        return mlops__error(MLOPS_E_CORRUPT, "malformed entry (field %u) in a run document",
+                            f->tag);
+    *key = f->p + m;
+    *klen = (size_t)kl;
+    *rest = f->p + m + kl;
+    *rlen = f->n - m - (size_t)kl;
+    if ((f->tag == DOC_METRIC && *rlen != 24) || (f->tag == DOC_DATASET && *rlen != 24))
+        return mlops__error(MLOPS_E_CORRUPT, "malformed entry (field %u) in a run document",
+                            f->tag);
+    return MLOPS_OK;
 }
 
-mlops_status mlops__run_dataset_decode(mlops_hash128 *h, int64_t *rows, const uint8_t **name,
-                                       size_t *name_len, const uint8_t *p, size_t n)
+mlops_status mlops__run_doc_find(const uint8_t *p, size_t n, uint32_t tag, const char *key,
+                                 const uint8_t **val, size_t *vlen)
 {
     mlops__rec_reader r;
-    mlops_status st = mlops__rec_reader_init(&r, p, n, 1, RUN_REC_DATASET, "dataset");
-    memset(h, 0, sizeof(*h));
-    *rows = -1;
-    *name = (const uint8_t *)"";
-    *name_len = 0;
     mlops__rec_field f;
+    size_t want = strlen(key);
+    mlops_status st = mlops__rec_reader_init(&r, p, n, 1, RUN_REC_INFO, "run document");
     while (st == MLOPS_OK && (st = mlops__rec_next(&r, &f)) == MLOPS_OK) {
-        if (f.tag == 1 && f.wire == MLOPS__REC_WIRE_BYTES) {
-            *name = f.p;
-            *name_len = f.n;
-        } else if (f.tag == 2 && f.wire == MLOPS__REC_WIRE_BYTES) {
-            if (f.n != 16)
-                return mlops__error(MLOPS_E_CORRUPT, "dataset hash of %zu bytes", f.n);
-            memcpy(h->bytes, f.p, 16);
-        } else if (f.tag == 3) {
-            *rows = mlops__rec_as_i64(&f);
-        }
+        if (f.tag != tag)
+            continue;
+        const uint8_t *k;
+        size_t kl;
+        st = mlops__run_doc_entry(&f, &k, &kl, val, vlen);
+        if (st == MLOPS_OK && kl == want && memcmp(k, key, kl) == 0)
+            return MLOPS_OK;
     }
-    return st == MLOPS_E_NOTFOUND ? MLOPS_OK : st;
+    return st;
+}
+
+void mlops__run_metric_payload(mlops_metric_value *v, const uint8_t *p)
+{
+    uint64_t bits = mlops__get_u64le(p);
+    memcpy(&v->value, &bits, 8);
+    v->step = (int64_t)mlops__get_u64le(p + 8);
+    v->timestamp_ms = (int64_t)mlops__get_u64le(p + 16);
 }
 
 /* Total order of doubles: -inf .. +inf, then NaN (all NaNs equal). */
