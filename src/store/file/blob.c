@@ -419,9 +419,12 @@ mlops_status mlops__fblob_read(mlops_backend_blob_reader *br, uint8_t *buf, size
         int done = 0;
         mlops_status st = mlops__zstd_dstream_feed(r->z, r->in + r->in_pos, r->in_len - r->in_pos,
                                                    &used, buf, cap, &made, &done);
-        if (st != MLOPS_OK)
+        if (st != MLOPS_OK) {
+            char why[256]; /* the message buffer cannot be its own argument */
+            snprintf(why, sizeof(why), "%s", mlops_error_message());
             return mlops__error(MLOPS_E_CORRUPT, "blob '%s' in '%s' does not decompress: %s",
-                                r->name, fb->path, mlops_error_message());
+                                r->name, fb->path, why);
+        }
         r->in_pos += used;
         if (done)
             r->frame_done = true;
