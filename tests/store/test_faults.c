@@ -414,7 +414,8 @@ START_TEST(random_kills)
         }
         close(pfd[1]);
         seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-        struct timespec ts = {0, (long)((seed >> 33) % 2000000) + 300000};
+        /* 0.3-2.3 ms after the fork; valgrind needs a second just to start */
+        struct timespec ts = {g_valgrind ? 2 : 0, (long)((seed >> 33) % 2000000) + 300000};
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);
         int wst = 0;
