@@ -820,6 +820,73 @@ START_TEST(test_redis_oom)
 }
 END_TEST
 
+/* M1/I8: fail each allocation of a workload in turn; every call returns OK
+ * or MLOPS_E_NOMEM, nothing leaks, and the data stays consistent. */
+static mlops_status alloc_workload(mlops_env *env, const char *uri)
+{
+    mlops_store *s = NULL;
+    mlops_status st = mlops_store_open(&s, env, uri, NULL);
+    if (st != MLOPS_OK)
+        return st;
+    mlops_batch *b = NULL;
+    mlops_bytes v = {0};
+    mlops_hash128 id;
+    collected *c = calloc(1, sizeof(*c));
+    st = mlops_store_put(s, "a", 1, "1", 1);
+    if (st == MLOPS_OK)
+        st = mlops_store_get(&v, NULL, s, "a", 1);
+    mlops_bytes_free(&v);
+    if (st == MLOPS_OK)
+        st = mlops_batch_create(&b, s);
+    if (st == MLOPS_OK)
+        st = mlops_batch_require_value(b, "a", 1, "1", 1);
+    if (st == MLOPS_OK)
+        st = mlops_batch_put(b, "b", 1, "2", 1);
+    if (st == MLOPS_OK)
+        st = mlops_store_apply(s, b);
+    if (st == MLOPS_OK)
+        st = mlops_store_scan(s, NULL, 0, NULL, 0, collect, c);
+    if (st == MLOPS_OK)
+        st = mlops_store_blob_put(&id, s, "blob", 4);
+    if (st == MLOPS_OK)
+        st = mlops_store_blob_get(&v, s, &id, 0);
+    mlops_bytes_free(&v);
+    mlops_batch_free(b);
+    mlops_store_close(s);
+    free(c);
+    return st;
+}
+
+START_TEST(test_alloc_failures)
+{
+    char uri[1024], tag[64];
+    sv_fresh_uri(uri, sizeof(uri), kinds[_i], tag, sizeof(tag));
+    tu_alloc a = {0};
+    mlops_env *env = tu_env_new(&a, NULL);
+    tu_assert_ok(alloc_workload(env, uri));
+    long total = a.calls;
+    ck_assert_int_gt(total, 10);
+    for (long k = 1; k <= total; k++) {
+        a.fail_at = k;
+        a.calls = a.failures = 0;
+        long live = a.live;
+        mlops_status st = alloc_workload(env, uri);
+        ck_assert_msg(st == MLOPS_OK || st == MLOPS_E_NOMEM, "failing allocation %ld: %s: %s",
+                      k, mlops_status_name(st), mlops_error_message());
+        ck_assert_msg(a.live == live, "failing allocation %ld leaked %ld blocks", k,
+                      a.live - live);
+    }
+    a.fail_at = 0;
+    mlops_store *s = NULL;
+    tu_assert_ok(mlops_store_open(&s, env, uri, NULL));
+    assert_val(s, "a", "1");
+    assert_val(s, "b", "2");
+    mlops_store_close(s);
+    mlops_env_free(env);
+    sv_drop(kinds[_i], tag);
+}
+END_TEST
+
 static Suite *servers_suite(void)
 {
     Suite *s = suite_create("servers");
@@ -843,6 +910,10 @@ static Suite *servers_suite(void)
     tcase_add_loop_test(tc, test_threads, 0, n_kinds);
     tcase_add_loop_test(tc, test_cut_mid_transaction, 0, n_kinds);
     suite_add_tcase(s, tc);
+    TCase *al = tcase_create("alloc");
+    tcase_set_timeout(al, 120);
+    tcase_add_loop_test(al, test_alloc_failures, 0, n_kinds);
+    suite_add_tcase(s, al);
     for (int i = 0; i < n_kinds; i++) {
         if (kinds[i] == SV_REDIS) {
             TCase *oom = tcase_create("redis-oom");
