@@ -658,6 +658,54 @@ START_TEST(test_cas_race_processes)
 }
 END_TEST
 
+/* C8: several processes open (and so create) one new store at once. */
+START_TEST(test_concurrent_first_open)
+{
+    char uri[1024], tag[64];
+    sv_fresh_uri(uri, sizeof(uri), kinds[_i], tag, sizeof(tag));
+    enum { PROCS = 4 };
+    int go[2];
+    ck_assert_int_eq(pipe(go), 0);
+    pid_t pids[PROCS];
+    for (int p = 0; p < PROCS; p++) {
+        pids[p] = fork();
+        ck_assert_int_ge(pids[p], 0);
+        if (pids[p] == 0) {
+            close(go[1]);
+            char c;
+            ssize_t rd = read(go[0], &c, 1);
+            (void)rd;
+            mlops_store *s = NULL;
+            mlops_status st = mlops_store_open(&s, NULL, uri, NULL);
+            if (st == MLOPS_OK) {
+                char k[16];
+                snprintf(k, sizeof(k), "p%d", p);
+                st = mlops_store_put(s, k, strlen(k), "1", 1);
+            }
+            if (st != MLOPS_OK)
+                fprintf(stderr, "child %d: %s\n", p, mlops_error_message());
+            mlops_store_close(s);
+            _exit(st == MLOPS_OK ? 0 : 1);
+        }
+    }
+    close(go[0]);
+    usleep(50000);
+    close(go[1]);
+    for (int p = 0; p < PROCS; p++) {
+        int status = 0;
+        waitpid(pids[p], &status, 0);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    mlops_store *s = NULL;
+    tu_assert_ok(mlops_store_open(&s, NULL, uri, NULL));
+    mlops_store_info_data info = {MLOPS_STORE_INFO_VERSION};
+    tu_assert_ok(mlops_store_info(&info, s));
+    ck_assert_uint_eq(info.keys, PROCS);
+    mlops_store_close(s);
+    sv_drop(kinds[_i], tag);
+}
+END_TEST
+
 /* C4: threads on one handle share the connection pool. */
 typedef struct thr_arg {
     mlops_store *s;
@@ -908,6 +956,7 @@ static Suite *servers_suite(void)
     tcase_add_loop_test(tc, test_reconnect, 0, n_kinds);
     tcase_add_loop_test(tc, test_cas_race_processes, 0, n_kinds);
     tcase_add_loop_test(tc, test_threads, 0, n_kinds);
+    tcase_add_loop_test(tc, test_concurrent_first_open, 0, n_kinds);
     tcase_add_loop_test(tc, test_cut_mid_transaction, 0, n_kinds);
     suite_add_tcase(s, tc);
     TCase *al = tcase_create("alloc");
