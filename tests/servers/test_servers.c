@@ -706,6 +706,32 @@ START_TEST(test_concurrent_first_open)
 }
 END_TEST
 
+/* C5: a handle used after fork() is refused in the child, and the parent's
+ * connections are not disturbed. */
+START_TEST(test_fork_refused)
+{
+    fixture f;
+    fx_open(&f, _i);
+    put_s(f.s, "a", "1");
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        mlops_bytes v;
+        mlops_status st = mlops_store_get(&v, NULL, f.s, "a", 1);
+        mlops_status st2 = mlops_store_put(f.s, "b", 1, "2", 1);
+        mlops_store_close(f.s);
+        _exit(st == MLOPS_E_INVALID && st2 == MLOPS_E_INVALID ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_val(f.s, "a", "1");
+    assert_val(f.s, "b", NULL);
+    put_s(f.s, "c", "3");
+    fx_close(&f);
+}
+END_TEST
+
 /* C4: threads on one handle share the connection pool. */
 typedef struct thr_arg {
     mlops_store *s;
@@ -957,6 +983,7 @@ static Suite *servers_suite(void)
     tcase_add_loop_test(tc, test_cas_race_processes, 0, n_kinds);
     tcase_add_loop_test(tc, test_threads, 0, n_kinds);
     tcase_add_loop_test(tc, test_concurrent_first_open, 0, n_kinds);
+    tcase_add_loop_test(tc, test_fork_refused, 0, n_kinds);
     tcase_add_loop_test(tc, test_cut_mid_transaction, 0, n_kinds);
     suite_add_tcase(s, tc);
     TCase *al = tcase_create("alloc");

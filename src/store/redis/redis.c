@@ -29,6 +29,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "store/redis/redis.h"
 
@@ -145,6 +146,7 @@ typedef struct rd_backend {
     pthread_mutex_t lock;
     rd_conn *idle;
     size_t n_idle;
+    pid_t pid; /* the process that opened it; its sockets are not a child's */
 } rd_backend;
 
 typedef struct rd_blob_writer {
@@ -290,6 +292,10 @@ static bool conn_alive(rd_conn *rc)
 
 static mlops_status take(rd_backend *b, rd_conn **out)
 {
+    if (getpid() != b->pid)
+        return mlops__error(MLOPS_E_INVALID,
+                            "this Redis store was opened in another process (before fork()); "
+                            "open the store again in this process");
     for (;;) {
         pthread_mutex_lock(&b->lock);
         rd_conn *rc = b->idle;
@@ -1323,6 +1329,7 @@ mlops_status mlops__redis_backend_new(mlops_backend **out, mlops_env *env, const
         return mlops__nomem();
     b->base.ops = &rd_ops;
     b->base.env = env;
+    b->pid = getpid();
     b->timeout.tv_sec = 5;
     memcpy(b->prefix, "mlops:", 7);
     b->prefix_len = 6;
