@@ -961,6 +961,43 @@ START_TEST(test_alloc_failures)
 }
 END_TEST
 
+/* S7: with ?ttl= every key expires; an expired key reads as missing, scans
+ * skip it and drop it from the key index. */
+START_TEST(test_redis_ttl)
+{
+    char uri[1024], tag[64];
+    sv_fresh_uri(uri, sizeof(uri), SV_REDIS, tag, sizeof(tag));
+    char ttl_uri[1100];
+    snprintf(ttl_uri, sizeof(ttl_uri), "%s&ttl=1", uri);
+    mlops_store *s = NULL;
+    tu_assert_ok(mlops_store_open(&s, NULL, ttl_uri, NULL));
+    put_s(s, "a", "1");
+    put_s(s, "b", "2");
+    assert_val(s, "a", "1");
+    usleep(2200000);
+    assert_val(s, "a", NULL);
+    collected *c = calloc(1, sizeof(*c));
+    tu_assert_ok(mlops_store_scan(s, NULL, 0, NULL, 0, collect, c));
+    ck_assert_uint_eq(c->n, 0);
+    free(c);
+    mlops_store_info_data info = {MLOPS_STORE_INFO_VERSION};
+    tu_assert_ok(mlops_store_info(&info, s));
+    ck_assert_uint_eq(info.keys, 0);
+    /* an expired key is absent for preconditions too */
+    mlops_batch *b = NULL;
+    tu_assert_ok(mlops_batch_create(&b, s));
+    tu_assert_ok(mlops_batch_require_absent(b, "b", 1));
+    tu_assert_ok(mlops_batch_put(b, "b", 1, "3", 1));
+    tu_assert_ok(mlops_store_apply(s, b));
+    mlops_batch_free(b);
+    assert_val(s, "b", "3");
+    mlops_store_close(s);
+    snprintf(ttl_uri, sizeof(ttl_uri), "%s&ttl=soon", uri);
+    tu_assert_st(mlops_store_open(&s, NULL, ttl_uri, NULL), MLOPS_E_INVALID);
+    sv_drop(SV_REDIS, tag);
+}
+END_TEST
+
 static Suite *servers_suite(void)
 {
     Suite *s = suite_create("servers");
@@ -992,8 +1029,9 @@ static Suite *servers_suite(void)
     suite_add_tcase(s, al);
     for (int i = 0; i < n_kinds; i++) {
         if (kinds[i] == SV_REDIS) {
-            TCase *oom = tcase_create("redis-oom");
+            TCase *oom = tcase_create("redis-only");
             tcase_add_loop_test(oom, test_redis_oom, i, i + 1);
+            tcase_add_test(oom, test_redis_ttl);
             suite_add_tcase(s, oom);
         }
     }
