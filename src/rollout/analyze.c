@@ -33,6 +33,8 @@ static mlops_status validate(const mlops_ab_variant_stats *v, uint32_t n, uint32
         if (!(v[i].sum >= 0.0) || !isfinite(v[i].sum))
             return mlops__error(MLOPS_E_INVALID, "variant '%s': sum %g must be finite and >= 0",
                                 v[i].name, v[i].sum);
+        if (v[i].units == 0)
+            return mlops__error(MLOPS_E_INSUFFICIENT, "variant '%s' has no units", v[i].name);
         if (metric == MLOPS_AB_METRIC_BINARY) {
             if (v[i].sum > (double)v[i].units || v[i].sum != floor(v[i].sum))
                 return mlops__error(MLOPS_E_INVALID,
@@ -45,8 +47,6 @@ static mlops_status validate(const mlops_ab_variant_stats *v, uint32_t n, uint32
                                     "variant '%s': sum of squares %g must be finite and >= 0",
                                     v[i].name, v[i].sum_sq);
         }
-        if (v[i].units == 0)
-            return mlops__error(MLOPS_E_INSUFFICIENT, "variant '%s' has no units", v[i].name);
         for (uint32_t j = 0; j < i; j++)
             if (strcmp(v[i].name, v[j].name) == 0)
                 return mlops__error(MLOPS_E_INVALID, "variant '%s' appears twice", v[i].name);

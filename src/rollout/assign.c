@@ -697,7 +697,7 @@ MLOPS_API mlops_status mlops_experiment_save(const mlops_experiment *exp, mlops_
             if (st != MLOPS_E_NOTFOUND)
                 goto out;
             st = MLOPS_OK;
-            if (exp->ns_start < e && s < exp->ns_end) {
+            if (strcmp(other, exp->key) != 0 && exp->ns_start < e && s < exp->ns_end) {
                 st = mlops__error(MLOPS_E_CONFLICT,
                                   "namespace '%s': range [%g, %g) of experiment '%s' overlaps "
                                   "[%g, %g) of experiment '%s'",

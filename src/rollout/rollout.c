@@ -177,6 +177,7 @@ struct mlops_rollout {
     uint64_t seed64;
     const mlops__rollout_registry_ops *reg;
     _Atomic uint64_t route_word;
+    _Atomic uint64_t share_bits; /* the exact share, for mlops_rollout_share() */
     live_counts live[2];
     pthread_mutex_t mu;
     /* under mu */
@@ -205,6 +206,15 @@ static double stage_share(const plan *p, const rstate *s)
     if (s->status != MLOPS_ROLLOUT_RUNNING || (p->shadow && s->stage == 0))
         return 0.0;
     return p->stages[s->stage - (p->shadow ? 1 : 0)];
+}
+
+static void publish(mlops_rollout *r, const rstate *s)
+{
+    double share = stage_share(&r->p, s);
+    uint64_t bits;
+    memcpy(&bits, &share, 8);
+    atomic_store_explicit(&r->share_bits, bits, memory_order_relaxed);
+    atomic_store_explicit(&r->route_word, pack_route(&r->p, s), memory_order_release);
 }
 
 static void plan_free(const mlops_env *env, plan *p)
@@ -687,7 +697,7 @@ mlops_status mlops__rollout_create_with(mlops_rollout **out, mlops_store *store,
         goto out;
     mlops_bytes_free(&v);
     r->st_version = ver;
-    atomic_store(&r->route_word, pack_route(&r->p, s));
+    publish(r, s);
     *out = r;
     r = NULL;
 out:
@@ -741,7 +751,7 @@ mlops_status mlops__rollout_open_with(mlops_rollout **out, mlops_store *store, c
         mlops_rollout_close(r);
         return st;
     }
-    atomic_store(&r->route_word, pack_route(&r->p, &r->st));
+    publish(r, &r->st);
     *out = r;
     return MLOPS_OK;
 }
@@ -958,7 +968,7 @@ static mlops_status control(mlops_rollout *r, decide_fn decide, void *payload)
         if (mlops_store_get(&v, &nv, r->store, key.data, key.len) == MLOPS_OK)
             r->st_version = nv;
         mlops_bytes_free(&v);
-        atomic_store_explicit(&r->route_word, pack_route(&r->p, s), memory_order_release);
+        publish(r, s);
         /* Move the alias after the state is stored: a crash in between leaves the
          * rollout's decision recorded, and the next check repeats the move. */
         if (old_status == MLOPS_ROLLOUT_RUNNING && s->status == MLOPS_ROLLOUT_ROLLED_BACK)
@@ -1122,10 +1132,7 @@ MLOPS_API double mlops_rollout_share(const mlops_rollout *r)
 {
     if (r == NULL)
         return 0.0;
-    uint64_t w = atomic_load(&((mlops_rollout *)r)->route_word);
-    if (w & SHADOW_BIT)
-        return 0.0;
-    return (double)(w & SHARE_MASK) / 9007199254740992.0;
+    return bits_f64(atomic_load(&((mlops_rollout *)r)->share_bits));
 }
 
 /* ---- reports ---- */
