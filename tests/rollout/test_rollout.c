@@ -16,7 +16,30 @@
 #include "stats/special.h"
 #include "testutil.h"
 
+/* Check's passing assertions each cost a write(2); hot loops use these, which
+ * only call into Check on failure. */
+#undef tu_assert_st
+#define tu_assert_st(expr, want)                                                                   \
+    do {                                                                                           \
+        mlops_status tu_st_ = (expr);                                                              \
+        if (tu_st_ != (want))                                                                      \
+            ck_abort_msg("%s: got %s (%d), want %s: %s", #expr, mlops_status_name(tu_st_),         \
+                         tu_st_, mlops_status_name(want), mlops_error_message());                  \
+    } while (0)
+#define require(cond, ...)                                                                         \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            ck_abort_msg(__VA_ARGS__);                                                             \
+    } while (0)
+
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The 'slow' suite sets MLOPS_TEST_SLOW=1: millions of ids instead of 200,000. */
+static uint64_t scale(uint64_t fast, uint64_t slow)
+{
+    const char *e = getenv("MLOPS_TEST_SLOW");
+    return e != NULL && e[0] == '1' ? slow : fast;
+}
 
 static void assert_rel(double got, double want, double tol, const char *what, int row)
 {
@@ -181,7 +204,8 @@ START_TEST(test_ramp_only_adds)
     }
     uint64_t in[3] = {0, 0, 0};
     char buf[32];
-    for (uint64_t i = 0; i < 2000000; i++) {
+    const uint64_t n_ids = scale(200000, 4000000);
+    for (uint64_t i = 0; i < n_ids; i++) {
         int n = unit_id(buf, i);
         int32_t prev = MLOPS_AB_NOT_IN_EXPERIMENT;
         for (int k = 0; k < 3; k++) {
@@ -189,10 +213,10 @@ START_TEST(test_ramp_only_adds)
             tu_assert_ok(mlops_experiment_assign(&v, NULL, e[k], buf, (size_t)n));
             if (i % 64 == 0) { /* stickiness: the same answer twice */
                 tu_assert_ok(mlops_experiment_assign(&again, NULL, e[k], buf, (size_t)n));
-                ck_assert_int_eq(v, again);
+                require(v == again, "unit %llu: %d then %d", (unsigned long long)i, v, again);
             }
             if (prev != MLOPS_AB_NOT_IN_EXPERIMENT)
-                ck_assert_msg(v == prev, "unit %llu moved from %d to %d at coverage %g",
+                require(v == prev, "unit %llu moved from %d to %d at coverage %g",
                               (unsigned long long)i, prev, v, cov[k]);
             if (v >= 0)
                 in[k]++;
@@ -200,8 +224,8 @@ START_TEST(test_ramp_only_adds)
         }
     }
     for (int k = 0; k < 3; k++) {
-        double share = (double)in[k] / 2e6;
-        ck_assert_msg(fabs(share - cov[k]) < 0.002, "coverage %g gave share %g", cov[k], share);
+        double share = (double)in[k] / (double)n_ids;
+        ck_assert_msg(fabs(share - cov[k]) < 0.005, "coverage %g gave share %g", cov[k], share);
         mlops_experiment_free(e[k]);
     }
 }
@@ -269,7 +293,7 @@ START_TEST(test_namespace_exclusive)
         int32_t va, vb;
         tu_assert_ok(mlops_experiment_assign(&va, NULL, a, buf, (size_t)n));
         tu_assert_ok(mlops_experiment_assign(&vb, NULL, b, buf, (size_t)n));
-        ck_assert_msg(!(va >= 0 && vb >= 0), "unit %s is in both experiments", buf);
+        require(!(va >= 0 && vb >= 0), "unit %s is in both experiments", buf);
         na += va >= 0;
         nb += vb >= 0;
     }
@@ -282,7 +306,7 @@ START_TEST(test_namespace_exclusive)
         int32_t v1, v2;
         tu_assert_ok(mlops_experiment_assign(&v1, NULL, a, buf, (size_t)n));
         tu_assert_ok(mlops_experiment_assign(&v2, NULL, la, buf, (size_t)n));
-        ck_assert_int_eq(v1, v2);
+        require(v1 == v2, "loaded experiment differs");
     }
     tu_assert_st(mlops_experiment_load(&c, s, "nope"), MLOPS_E_NOTFOUND);
     mlops_experiment_free(a);
@@ -323,7 +347,7 @@ START_TEST(test_forced_and_holdout)
         int n = unit_id(buf, i);
         int32_t v;
         tu_assert_ok(mlops_experiment_assign(&v, NULL, e, buf, (size_t)n));
-        ck_assert_int_eq(v, 2);
+        require(v == 2, "forced unit got %d", v);
     }
     /* Bad input: an unknown variant, an empty unit. */
     tu_assert_st(mlops_experiment_force(e, "u", 1, 3), MLOPS_E_INVALID);
@@ -545,7 +569,7 @@ static double rng_normal(rng *r)
  * alpha, while the fixed-horizon z-test peeked the same way does not. */
 START_TEST(test_sequential_false_positives)
 {
-    const int sims = 1000, batches = 50, per = 100;
+    const int sims = (int)scale(400, 4000), batches = 50, per = 100;
     const double alpha = 0.05;
     rng r = {0x9E3779B97F4A7C15ull, 0, 0};
     int msprt_fp = 0, naive_fp = 0, cs_miss = 0;
@@ -579,9 +603,9 @@ START_TEST(test_sequential_false_positives)
         cs_miss += miss;
     }
     double se = sqrt(alpha * (1 - alpha) / sims);
-    ck_assert_msg((double)msprt_fp / sims <= alpha + 2 * se, "mSPRT false positives %d / %d",
+    ck_assert_msg((double)msprt_fp / sims <= alpha + 3 * se, "mSPRT false positives %d / %d",
                   msprt_fp, sims);
-    ck_assert_msg((double)cs_miss / sims <= alpha + 2 * se,
+    ck_assert_msg((double)cs_miss / sims <= alpha + 3 * se,
                   "confidence sequence missed 0 in %d / %d", cs_miss, sims);
     ck_assert_msg((double)naive_fp / sims > 2 * alpha, "naive peeking only %d / %d", naive_fp,
                   sims);
@@ -918,7 +942,7 @@ START_TEST(test_rollout_route_ramp_only_adds)
     o.min_stage_ms = 1;
     mlops_rollout *r = NULL;
     tu_assert_ok(mlops_rollout_create(&r, f.store, "ramp", &o));
-    enum { N = 1000000 };
+    const uint64_t N = scale(200000, 2000000);
     uint8_t *was = calloc(N, 1);
     char buf[32];
     for (int stage = 0; stage < 3; stage++) {
@@ -928,11 +952,11 @@ START_TEST(test_rollout_route_ramp_only_adds)
             uint32_t route;
             tu_assert_ok(mlops_rollout_route(&route, NULL, r, buf, (size_t)n));
             int ch = route == MLOPS_ROLLOUT_ARM_CHALLENGER;
-            ck_assert_msg(!(was[i] && !ch), "unit %s left the challenger at stage %d", buf, stage);
+            require(!(was[i] && !ch), "unit %s left the challenger at stage %d", buf, stage);
             was[i] = (uint8_t)ch;
             n_ch += ch;
         }
-        ck_assert(fabs((double)n_ch / N - mlops_rollout_share(r)) < 0.003);
+        ck_assert(fabs((double)n_ch / (double)N - mlops_rollout_share(r)) < 0.005);
         record_n(r, 0, 1, 1, 0, 0, 0);
         advance_ms(&f, 1000);
         uint32_t state;
