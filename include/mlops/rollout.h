@@ -11,7 +11,7 @@
  *
  * Thread rule: the hashing and statistics functions are pure and may be
  * called from any thread. An experiment may be assigned from any thread once
- * it is built; building it (mlops_experiment_force()) is one thread per
+ * it is built; building it (mlops_ab_experiment_force()) is one thread per
  * handle. A rollout's route and record calls may come from any thread at
  * once and take no lock; its control calls (check, advance, rollback,
  * flush) serialize on a mutex inside the handle.
@@ -31,9 +31,9 @@ MLOPS_BEGIN_DECL
 /** Hash mode: GrowthBook's hash version 2 (FNV-1a 32 twice, seed + value, mod 10000). */
 #define MLOPS_AB_HASH_GROWTHBOOK_V2 3
 
-/** mlops_experiment_assign(): the unit is outside the experiment (coverage or namespace). */
+/** mlops_ab_experiment_assign(): the unit is outside the experiment (coverage or namespace). */
 #define MLOPS_AB_NOT_IN_EXPERIMENT (-1)
-/** mlops_experiment_assign(): the unit is in the holdout group. */
+/** mlops_ab_experiment_assign(): the unit is in the holdout group. */
 #define MLOPS_AB_HOLDOUT (-2)
 
 /** Most variants an experiment may have. */
@@ -106,11 +106,11 @@ MLOPS_API mlops_status mlops_ab_in_namespace(int *in_out, const void *unit, size
                                              const char *namespace_id, double start, double end);
 
 /** An experiment's assignment rule: variants, weights, coverage, namespace, holdout, allow-list. */
-typedef struct mlops_experiment mlops_experiment;
+typedef struct mlops_ab_experiment mlops_ab_experiment;
 
-/** Options for mlops_experiment_create(). */
-typedef struct mlops_experiment_options {
-    uint32_t version;           /**< MLOPS_EXPERIMENT_OPTIONS_VERSION */
+/** Options for mlops_ab_experiment_create(). */
+typedef struct mlops_ab_experiment_options {
+    uint32_t version;           /**< MLOPS_AB_EXPERIMENT_OPTIONS_VERSION */
     uint32_t hash_mode;         /**< MLOPS_AB_HASH_*; 0: MLOPS_AB_HASH_XXH3 */
     const char *seed;           /**< hash seed (salt); NULL: the experiment key */
     uint32_t n_variants;        /**< 2 to MLOPS_AB_MAX_VARIANTS; 0: 2 */
@@ -133,29 +133,29 @@ typedef struct mlops_experiment_options {
     uint32_t relative_mde;      /**< non-zero: mde is relative to the baseline */
     uint32_t min_runtime_days;  /**< rounded up to whole weeks; 0: 7 */
     /* new fields go here, below all others */
-} mlops_experiment_options;
+} mlops_ab_experiment_options;
 
-/** Current version of mlops_experiment_options. */
-#define MLOPS_EXPERIMENT_OPTIONS_VERSION 1
-/** Static initializer for mlops_experiment_options. */
-#define MLOPS_EXPERIMENT_OPTIONS_INIT {MLOPS_EXPERIMENT_OPTIONS_VERSION}
+/** Current version of mlops_ab_experiment_options. */
+#define MLOPS_AB_EXPERIMENT_OPTIONS_VERSION 1
+/** Static initializer for mlops_ab_experiment_options. */
+#define MLOPS_AB_EXPERIMENT_OPTIONS_INIT {MLOPS_AB_EXPERIMENT_OPTIONS_VERSION}
 
 /**
  * Fill experiment options with the defaults of a version.
  *
  * @param[out] opts     Options to fill.
- * @param[in]  version  MLOPS_EXPERIMENT_OPTIONS_VERSION (or an older version).
+ * @param[in]  version  MLOPS_AB_EXPERIMENT_OPTIONS_VERSION (or an older version).
  * @return MLOPS_OK; MLOPS_E_INVALID for NULL; MLOPS_E_VERSION for an unknown version.
  * @threadsafety Any thread.
  * @since 1.0
  */
-MLOPS_API mlops_status mlops_experiment_options_init(mlops_experiment_options *opts,
+MLOPS_API mlops_status mlops_ab_experiment_options_init(mlops_ab_experiment_options *opts,
                                                      uint32_t version);
 
 /**
  * Make an experiment's assignment rule in memory.
  *
- * @param[out] out   The experiment; NULL on failure. Free with mlops_experiment_free().
+ * @param[out] out   The experiment; NULL on failure. Free with mlops_ab_experiment_free().
  * @param[in]  env   Environment, or NULL for the defaults.
  * @param[in]  key   Experiment key, UTF-8, 1 to 200 bytes, no control characters. Copied.
  * @param[in]  opts  Options, or NULL for the defaults. Strings and weights are copied.
@@ -166,9 +166,9 @@ MLOPS_API mlops_status mlops_experiment_options_init(mlops_experiment_options *o
  * @threadsafety Any thread.
  * @since 1.0
  */
-MLOPS_API mlops_status mlops_experiment_create(mlops_experiment **out, mlops_env *env,
+MLOPS_API mlops_status mlops_ab_experiment_create(mlops_ab_experiment **out, mlops_env *env,
                                                const char *key,
-                                               const mlops_experiment_options *opts);
+                                               const mlops_ab_experiment_options *opts);
 
 /**
  * Force a unit into a variant (an allow-list entry); it bypasses holdout and coverage.
@@ -181,7 +181,7 @@ MLOPS_API mlops_status mlops_experiment_create(mlops_experiment **out, mlops_env
  * @threadsafety One thread per handle, and not concurrent with assignment.
  * @since 1.0
  */
-MLOPS_API mlops_status mlops_experiment_force(mlops_experiment *exp, const void *unit,
+MLOPS_API mlops_status mlops_ab_experiment_force(mlops_ab_experiment *exp, const void *unit,
                                               size_t unit_len, int32_t variant);
 
 /**
@@ -197,8 +197,8 @@ MLOPS_API mlops_status mlops_experiment_force(mlops_experiment *exp, const void 
  * @threadsafety Any thread.
  * @since 1.0
  */
-MLOPS_API mlops_status mlops_experiment_assign(int32_t *variant_out, double *bucket_out,
-                                               const mlops_experiment *exp, const void *unit,
+MLOPS_API mlops_status mlops_ab_experiment_assign(int32_t *variant_out, double *bucket_out,
+                                               const mlops_ab_experiment *exp, const void *unit,
                                                size_t unit_len);
 
 /**
@@ -209,7 +209,7 @@ MLOPS_API mlops_status mlops_experiment_assign(int32_t *variant_out, double *buc
  * @threadsafety Any thread.
  * @since 1.0
  */
-MLOPS_API uint64_t mlops_experiment_planned_units(const mlops_experiment *exp);
+MLOPS_API uint64_t mlops_ab_experiment_planned_units(const mlops_ab_experiment *exp);
 
 /**
  * Store an experiment (with its plan and start time) under its key.
@@ -224,12 +224,12 @@ MLOPS_API uint64_t mlops_experiment_planned_units(const mlops_experiment *exp);
  * @threadsafety Any thread.
  * @since 1.0
  */
-MLOPS_API mlops_status mlops_experiment_save(const mlops_experiment *exp, mlops_store *store);
+MLOPS_API mlops_status mlops_ab_experiment_save(const mlops_ab_experiment *exp, mlops_store *store);
 
 /**
  * Load a stored experiment.
  *
- * @param[out] out    The experiment; NULL on failure. Free with mlops_experiment_free().
+ * @param[out] out    The experiment; NULL on failure. Free with mlops_ab_experiment_free().
  * @param[in]  store  Open store (its env is used).
  * @param[in]  key    Experiment key.
  * @return MLOPS_OK; MLOPS_E_NOTFOUND; MLOPS_E_INVALID for a bad key; MLOPS_E_CORRUPT;
@@ -237,7 +237,7 @@ MLOPS_API mlops_status mlops_experiment_save(const mlops_experiment *exp, mlops_
  * @threadsafety Any thread.
  * @since 1.0
  */
-MLOPS_API mlops_status mlops_experiment_load(mlops_experiment **out, mlops_store *store,
+MLOPS_API mlops_status mlops_ab_experiment_load(mlops_ab_experiment **out, mlops_store *store,
                                              const char *key);
 
 /**
@@ -250,7 +250,7 @@ MLOPS_API mlops_status mlops_experiment_load(mlops_experiment **out, mlops_store
  * @threadsafety Any thread.
  * @since 1.0
  */
-MLOPS_API mlops_status mlops_experiment_json(char **json_out, const mlops_experiment *exp);
+MLOPS_API mlops_status mlops_ab_experiment_json(char **json_out, const mlops_ab_experiment *exp);
 
 /**
  * Release an experiment. NULL is allowed.
@@ -259,7 +259,7 @@ MLOPS_API mlops_status mlops_experiment_json(char **json_out, const mlops_experi
  * @threadsafety One thread per handle.
  * @since 1.0
  */
-MLOPS_API void mlops_experiment_free(mlops_experiment *exp);
+MLOPS_API void mlops_ab_experiment_free(mlops_ab_experiment *exp);
 
 /** @} */
 
@@ -496,7 +496,7 @@ typedef struct mlops_ab_analyze_options {
     double tau2;              /**< mSPRT mixing variance; 0: the squared effect the plan's mde
                                    implies, else (0.1 * control mean)^2 */
     double cs_tuning;         /**< confidence-sequence tuning size; 0: 5000 */
-    const mlops_experiment *plan; /**< pre-registered experiment, or NULL */
+    const mlops_ab_experiment *plan; /**< pre-registered experiment, or NULL */
     int64_t now_ms;           /**< the time of the analysis; 0: the plan env's clock */
     /* new fields go here, below all others */
 } mlops_ab_analyze_options;

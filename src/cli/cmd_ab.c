@@ -154,9 +154,9 @@ static bool exp_args_given(const exp_args *a)
 
 /* Build an experiment from the options; returns CLI_OK or an exit status. */
 static int build_experiment(cli_ctx *ctx, const char *key, const exp_args *a,
-                            mlops_experiment **out)
+                            mlops_ab_experiment **out)
 {
-    mlops_experiment_options o = MLOPS_EXPERIMENT_OPTIONS_INIT;
+    mlops_ab_experiment_options o = MLOPS_AB_EXPERIMENT_OPTIONS_INIT;
     double weights[MLOPS_AB_MAX_VARIANTS];
     uint32_t nw = 0;
     int64_t i64;
@@ -207,19 +207,19 @@ static int build_experiment(cli_ctx *ctx, const char *key, const exp_args *a,
             return cli_usage(ctx, "--min-runtime-days must be 1 to 3650");
         o.min_runtime_days = (uint32_t)i64;
     }
-    mlops_experiment *e = NULL;
-    mlops_status st = mlops_experiment_create(&e, ctx->env, key, &o);
+    mlops_ab_experiment *e = NULL;
+    mlops_status st = mlops_ab_experiment_create(&e, ctx->env, key, &o);
     if (st != MLOPS_OK)
         return cli_fail(ctx, st, "invalid experiment");
     for (size_t i = 0; i < a->n_forces; i++) {
         const char *eq = strrchr(a->forces[i], '=');
         if (eq == NULL || !cli_parse_i64(eq + 1, &i64) || i64 < INT32_MIN || i64 > INT32_MAX) {
-            mlops_experiment_free(e);
+            mlops_ab_experiment_free(e);
             return cli_usage(ctx, "--force takes UNIT=VARIANT, not '%s'", a->forces[i]);
         }
-        st = mlops_experiment_force(e, a->forces[i], (size_t)(eq - a->forces[i]), (int32_t)i64);
+        st = mlops_ab_experiment_force(e, a->forces[i], (size_t)(eq - a->forces[i]), (int32_t)i64);
         if (st != MLOPS_OK) {
-            mlops_experiment_free(e);
+            mlops_ab_experiment_free(e);
             return cli_fail(ctx, st, "cannot force a unit");
         }
     }
@@ -242,7 +242,7 @@ static int assign_cmd(cli_ctx *ctx, int argc, char **argv)
     }
     if (rc != CLI_OK)
         return rc;
-    mlops_experiment *e = NULL;
+    mlops_ab_experiment *e = NULL;
     if (npos < 2) {
         rc = cli_usage(ctx, "ab assign takes EXPERIMENT UNIT [UNIT...]");
         goto out;
@@ -254,7 +254,7 @@ static int assign_cmd(cli_ctx *ctx, int argc, char **argv)
             rc = CLI_FAILED;
             goto out;
         }
-        mlops_status st = mlops_experiment_load(&e, store, pos[0]);
+        mlops_status st = mlops_ab_experiment_load(&e, store, pos[0]);
         if (st == MLOPS_E_NOTFOUND)
             e = NULL;
         else if (st != MLOPS_OK) {
@@ -272,7 +272,7 @@ static int assign_cmd(cli_ctx *ctx, int argc, char **argv)
     for (int i = 1; i < npos; i++) {
         int32_t v;
         double x;
-        mlops_status st = mlops_experiment_assign(&v, &x, e, pos[i], strlen(pos[i]));
+        mlops_status st = mlops_ab_experiment_assign(&v, &x, e, pos[i], strlen(pos[i]));
         if (st != MLOPS_OK) {
             rc = cli_fail(ctx, st, "cannot assign");
             goto out;
@@ -309,7 +309,7 @@ static int assign_cmd(cli_ctx *ctx, int argc, char **argv)
     }
     rc = CLI_OK;
 out:
-    mlops_experiment_free(e);
+    mlops_ab_experiment_free(e);
     cli_free_values(defs);
     free(pos);
     return rc;
@@ -339,7 +339,7 @@ static int create_cmd(cli_ctx *ctx, int argc, char **argv, bool show_only)
     }
     if (rc != CLI_OK)
         return rc;
-    mlops_experiment *e = NULL;
+    mlops_ab_experiment *e = NULL;
     char *js = NULL;
     mlops_store *store = NULL;
     if (npos != 1) {
@@ -352,25 +352,25 @@ static int create_cmd(cli_ctx *ctx, int argc, char **argv, bool show_only)
     }
     mlops_status st;
     if (show_only) {
-        if ((st = mlops_experiment_load(&e, store, pos[0])) != MLOPS_OK) {
+        if ((st = mlops_ab_experiment_load(&e, store, pos[0])) != MLOPS_OK) {
             rc = cli_fail(ctx, st, "cannot load the experiment");
             goto out;
         }
     } else {
         if ((rc = build_experiment(ctx, pos[0], &a, &e)) != CLI_OK)
             goto out;
-        if ((st = mlops_experiment_save(e, store)) != MLOPS_OK) {
+        if ((st = mlops_ab_experiment_save(e, store)) != MLOPS_OK) {
             rc = cli_fail(ctx, st, "cannot store the experiment");
             goto out;
         }
-        mlops_experiment_free(e);
+        mlops_ab_experiment_free(e);
         e = NULL;
-        if ((st = mlops_experiment_load(&e, store, pos[0])) != MLOPS_OK) {
+        if ((st = mlops_ab_experiment_load(&e, store, pos[0])) != MLOPS_OK) {
             rc = cli_fail(ctx, st, "cannot read the experiment back");
             goto out;
         }
     }
-    if ((st = mlops_experiment_json(&js, e)) != MLOPS_OK) {
+    if ((st = mlops_ab_experiment_json(&js, e)) != MLOPS_OK) {
         rc = cli_fail(ctx, st, "cannot describe the experiment");
         goto out;
     }
@@ -378,7 +378,7 @@ static int create_cmd(cli_ctx *ctx, int argc, char **argv, bool show_only)
         printf("%s\n", js);
     } else {
         printf("experiment '%s' stored", pos[0]);
-        uint64_t n = mlops_experiment_planned_units(e);
+        uint64_t n = mlops_ab_experiment_planned_units(e);
         if (n > 0)
             printf("; plan: %llu units per variant", (unsigned long long)n);
         printf("\n");
@@ -387,7 +387,7 @@ static int create_cmd(cli_ctx *ctx, int argc, char **argv, bool show_only)
 out:
     if (js != NULL)
         mlops_string_free(ctx->env, js);
-    mlops_experiment_free(e);
+    mlops_ab_experiment_free(e);
     cli_free_values(defs);
     free(pos);
     return rc;
@@ -553,7 +553,7 @@ static int analyze_cmd(cli_ctx *ctx, int argc, char **argv)
     }
     if (rc != CLI_OK)
         return rc;
-    mlops_experiment *e = NULL;
+    mlops_ab_experiment *e = NULL;
     char *js = NULL;
     static mlops_ab_variant_stats v[MLOPS_AB_MAX_VARIANTS];
     static char names[MLOPS_AB_MAX_VARIANTS][128];
@@ -594,7 +594,7 @@ static int analyze_cmd(cli_ctx *ctx, int argc, char **argv)
             rc = CLI_FAILED;
             goto out;
         }
-        mlops_status st = mlops_experiment_load(&e, store, exp_name);
+        mlops_status st = mlops_ab_experiment_load(&e, store, exp_name);
         if (st != MLOPS_OK) {
             rc = cli_fail(ctx, st, "cannot load the experiment's plan");
             goto out;
@@ -652,7 +652,7 @@ static int analyze_cmd(cli_ctx *ctx, int argc, char **argv)
 out:
     if (js != NULL)
         mlops_string_free(ctx->env, js);
-    mlops_experiment_free(e);
+    mlops_ab_experiment_free(e);
     free(pos);
     return rc;
 }

@@ -85,9 +85,9 @@ MLOPS_API mlops_status mlops_ab_analyze(char **json_out, mlops_env *env,
     uint32_t metric = opts->metric == 0 ? MLOPS_AB_METRIC_BINARY : opts->metric;
     if (metric != MLOPS_AB_METRIC_BINARY && metric != MLOPS_AB_METRIC_CONTINUOUS)
         return mlops__error(MLOPS_E_INVALID, "unknown metric kind %u", metric);
-    const mlops_experiment *plan = opts->plan;
+    const mlops_ab_experiment *plan = opts->plan;
     double alpha = opts->alpha != 0.0 ? opts->alpha
-                   : plan != NULL     ? mlops__experiment_alpha(plan)
+                   : plan != NULL     ? mlops__ab_experiment_alpha(plan)
                                       : 0.05;
     if (!(alpha > 0.0 && alpha < 1.0))
         return mlops__error(MLOPS_E_INVALID, "alpha %g is outside (0, 1)", alpha);
@@ -120,10 +120,10 @@ MLOPS_API mlops_status mlops_ab_analyze(char **json_out, mlops_env *env,
     uint64_t need = 0;
     int64_t run_ms = 0, min_ms = 0;
     if (plan != NULL) {
-        need = mlops_experiment_planned_units(plan);
-        int64_t now = opts->now_ms != 0 ? opts->now_ms : mlops__now_ms(mlops__experiment_env(plan));
-        run_ms = now - mlops__experiment_start_ms(plan);
-        min_ms = mlops__experiment_min_runtime_ms(plan);
+        need = mlops_ab_experiment_planned_units(plan);
+        int64_t now = opts->now_ms != 0 ? opts->now_ms : mlops__now_ms(mlops__ab_experiment_env(plan));
+        run_ms = now - mlops__ab_experiment_start_ms(plan);
+        min_ms = mlops__ab_experiment_min_runtime_ms(plan);
         for (uint32_t i = 0; i < n; i++)
             if (units[i] < need)
                 plan_met = false;
@@ -135,7 +135,7 @@ MLOPS_API mlops_status mlops_ab_analyze(char **json_out, mlops_env *env,
     mean_var(&variants[0], metric, &mc, &vc);
     double tau2 = opts->tau2;
     if (tau2 == 0.0) {
-        double mde = plan != NULL ? mlops__experiment_mde_effect(plan) : 0.0;
+        double mde = plan != NULL ? mlops__ab_experiment_mde_effect(plan) : 0.0;
         tau2 = mde != 0.0 ? mde * mde : (mc != 0.0 ? 0.01 * mc * mc : 1e-4);
     }
     mlops__buf b;
@@ -151,7 +151,7 @@ MLOPS_API mlops_status mlops_ab_analyze(char **json_out, mlops_env *env,
         if (i > 0)
             st = mlops__buf_putc(&b, ',');
         if (st == MLOPS_OK) st = mlops__buf_append(&b, "{\"name\":", 8);
-        if (st == MLOPS_OK) st = mlops__json_str(&b, variants[i].name);
+        if (st == MLOPS_OK) st = mlops__ab_json_str(&b, variants[i].name);
         if (st == MLOPS_OK)
             st = mlops__buf_printf(&b, ",\"units\":%llu,\"share\":%.17g,\"planned_share\":%.17g,"
                                        "\"mean\":%.17g,\"sd\":%.17g}",
@@ -201,32 +201,32 @@ MLOPS_API mlops_status mlops_ab_analyze(char **json_out, mlops_env *env,
         if (i > 1)
             st = mlops__buf_putc(&b, ',');
         if (st == MLOPS_OK) st = mlops__buf_append(&b, "{\"variant\":", 11);
-        if (st == MLOPS_OK) st = mlops__json_str(&b, variants[i].name);
+        if (st == MLOPS_OK) st = mlops__ab_json_str(&b, variants[i].name);
         if (st == MLOPS_OK) st = mlops__buf_append(&b, ",\"effect\":", 10);
-        if (st == MLOPS_OK) st = mlops__json_f64(&b, c.effect);
+        if (st == MLOPS_OK) st = mlops__ab_json_f64(&b, c.effect);
         if (st == MLOPS_OK) st = mlops__buf_append(&b, ",\"relative_effect\":", 19);
-        if (st == MLOPS_OK) st = mlops__json_f64(&b, c.rel);
+        if (st == MLOPS_OK) st = mlops__ab_json_f64(&b, c.rel);
         if (st == MLOPS_OK) st = mlops__buf_printf(&b, ",\"test\":\"%s\",\"statistic\":", metric == MLOPS_AB_METRIC_BINARY ? "z" : "welch_t");
-        if (st == MLOPS_OK) st = mlops__json_f64(&b, c.stat);
+        if (st == MLOPS_OK) st = mlops__ab_json_f64(&b, c.stat);
         /* Before the plan is met the fixed-horizon numbers are withheld (no peeking). */
         if (st == MLOPS_OK) st = mlops__buf_append(&b, ",\"p_value\":", 11);
-        if (st == MLOPS_OK) st = plan_met ? mlops__json_f64(&b, c.p) : mlops__buf_append(&b, "null", 4);
+        if (st == MLOPS_OK) st = plan_met ? mlops__ab_json_f64(&b, c.p) : mlops__buf_append(&b, "null", 4);
         if (st == MLOPS_OK) st = mlops__buf_append(&b, ",\"ci\":", 6);
         if (st == MLOPS_OK && plan_met) {
             st = mlops__buf_putc(&b, '[');
-            if (st == MLOPS_OK) st = mlops__json_f64(&b, c.lo);
+            if (st == MLOPS_OK) st = mlops__ab_json_f64(&b, c.lo);
             if (st == MLOPS_OK) st = mlops__buf_putc(&b, ',');
-            if (st == MLOPS_OK) st = mlops__json_f64(&b, c.hi);
+            if (st == MLOPS_OK) st = mlops__ab_json_f64(&b, c.hi);
             if (st == MLOPS_OK) st = mlops__buf_putc(&b, ']');
         } else if (st == MLOPS_OK) {
             st = mlops__buf_append(&b, "null", 4);
         }
         if (st == MLOPS_OK) st = mlops__buf_append(&b, ",\"sequential_p_value\":", 22);
-        if (st == MLOPS_OK) st = mlops__json_f64(&b, c.seq_p);
+        if (st == MLOPS_OK) st = mlops__ab_json_f64(&b, c.seq_p);
         if (st == MLOPS_OK) st = mlops__buf_append(&b, ",\"confidence_sequence\":[", 24);
-        if (st == MLOPS_OK) st = mlops__json_f64(&b, c.cs_lo);
+        if (st == MLOPS_OK) st = mlops__ab_json_f64(&b, c.cs_lo);
         if (st == MLOPS_OK) st = mlops__buf_putc(&b, ',');
-        if (st == MLOPS_OK) st = mlops__json_f64(&b, c.cs_hi);
+        if (st == MLOPS_OK) st = mlops__ab_json_f64(&b, c.cs_hi);
         if (st == MLOPS_OK) st = mlops__buf_append(&b, "]}", 2);
     }
     if (st == MLOPS_OK) {
@@ -263,7 +263,7 @@ MLOPS_API mlops_status mlops_ab_analyze(char **json_out, mlops_env *env,
         verdict = any_sig ? "significant at the planned horizon" : "no significant difference";
     }
     if (st == MLOPS_OK) st = mlops__buf_append(&b, ",\"verdict\":", 11);
-    if (st == MLOPS_OK) st = mlops__json_str(&b, verdict);
+    if (st == MLOPS_OK) st = mlops__ab_json_str(&b, verdict);
     if (st == MLOPS_OK) st = mlops__buf_putc(&b, '}');
     if (st == MLOPS_OK) {
         *json_out = mlops__buf_take_str(&b);

@@ -53,7 +53,7 @@ mlops_status mlops__ab_key(mlops__buf *key, char kind, const char *a, const char
     return st;
 }
 
-mlops_status mlops__json_str(mlops__buf *b, const char *s)
+mlops_status mlops__ab_json_str(mlops__buf *b, const char *s)
 {
     if (s == NULL)
         return mlops__buf_append(b, "null", 4);
@@ -74,7 +74,7 @@ mlops_status mlops__json_str(mlops__buf *b, const char *s)
     return st;
 }
 
-mlops_status mlops__json_f64(mlops__buf *b, double v)
+mlops_status mlops__ab_json_f64(mlops__buf *b, double v)
 {
     if (isnan(v))
         return mlops__buf_append(b, "\"NaN\"", 5);
@@ -256,7 +256,7 @@ typedef struct forced_entry {
     int32_t variant;
 } forced_entry;
 
-struct mlops_experiment {
+struct mlops_ab_experiment {
     mlops_env *env;
     char *key;
     char *seed;
@@ -284,12 +284,12 @@ struct mlops_experiment {
     size_t forced_cap, forced_n;
 };
 
-MLOPS_API mlops_status mlops_experiment_options_init(mlops_experiment_options *opts,
+MLOPS_API mlops_status mlops_ab_experiment_options_init(mlops_ab_experiment_options *opts,
                                                      uint32_t version)
 {
     if (opts == NULL)
         return mlops__error(MLOPS_E_INVALID, "opts is NULL");
-    if (version < 1 || version > MLOPS_EXPERIMENT_OPTIONS_VERSION)
+    if (version < 1 || version > MLOPS_AB_EXPERIMENT_OPTIONS_VERSION)
         return mlops__error(MLOPS_E_VERSION, "experiment options version %u is not supported",
                             version);
     memset(opts, 0, sizeof(*opts));
@@ -297,7 +297,7 @@ MLOPS_API mlops_status mlops_experiment_options_init(mlops_experiment_options *o
     return MLOPS_OK;
 }
 
-MLOPS_API void mlops_experiment_free(mlops_experiment *exp)
+MLOPS_API void mlops_ab_experiment_free(mlops_ab_experiment *exp)
 {
     if (exp == NULL)
         return;
@@ -339,8 +339,8 @@ static bool share_ok(double x)
 }
 
 /* Validate and fill everything but the allow-list. */
-static mlops_status experiment_build(mlops_experiment *e, const char *key,
-                                     const mlops_experiment_options *o)
+static mlops_status experiment_build(mlops_ab_experiment *e, const char *key,
+                                     const mlops_ab_experiment_options *o)
 {
     mlops_status st = mlops__ab_check_name(key, "experiment key");
     if (st != MLOPS_OK)
@@ -423,31 +423,31 @@ static mlops_status experiment_build(mlops_experiment *e, const char *key,
     return MLOPS_OK;
 }
 
-static mlops_status experiment_new(mlops_experiment **out, mlops_env *env, const char *key,
-                                   const mlops_experiment_options *opts)
+static mlops_status experiment_new(mlops_ab_experiment **out, mlops_env *env, const char *key,
+                                   const mlops_ab_experiment_options *opts)
 {
-    mlops_experiment_options defaults = MLOPS_EXPERIMENT_OPTIONS_INIT;
+    mlops_ab_experiment_options defaults = MLOPS_AB_EXPERIMENT_OPTIONS_INIT;
     if (opts == NULL)
         opts = &defaults;
-    if (opts->version < 1 || opts->version > MLOPS_EXPERIMENT_OPTIONS_VERSION)
+    if (opts->version < 1 || opts->version > MLOPS_AB_EXPERIMENT_OPTIONS_VERSION)
         return mlops__error(MLOPS_E_VERSION, "experiment options version %u is not supported",
                             opts->version);
-    mlops_experiment *e = mlops__calloc(env, 1, sizeof(*e));
+    mlops_ab_experiment *e = mlops__calloc(env, 1, sizeof(*e));
     if (e == NULL)
         return mlops__nomem();
     e->env = mlops__env_ref(env);
     mlops_status st = experiment_build(e, key, opts);
     if (st != MLOPS_OK) {
-        mlops_experiment_free(e);
+        mlops_ab_experiment_free(e);
         return st;
     }
     *out = e;
     return MLOPS_OK;
 }
 
-MLOPS_API mlops_status mlops_experiment_create(mlops_experiment **out, mlops_env *env,
+MLOPS_API mlops_status mlops_ab_experiment_create(mlops_ab_experiment **out, mlops_env *env,
                                                const char *key,
-                                               const mlops_experiment_options *opts)
+                                               const mlops_ab_experiment_options *opts)
 {
     if (out == NULL)
         return mlops__error(MLOPS_E_INVALID, "out is NULL");
@@ -455,7 +455,7 @@ MLOPS_API mlops_status mlops_experiment_create(mlops_experiment **out, mlops_env
     return experiment_new(out, env, key, opts);
 }
 
-static mlops_status check_unit(const mlops_experiment *e, const void *unit, size_t len)
+static mlops_status check_unit(const mlops_ab_experiment *e, const void *unit, size_t len)
 {
     if (unit == NULL)
         return mlops__error(MLOPS_E_INVALID, "unit is NULL");
@@ -468,7 +468,7 @@ static mlops_status check_unit(const mlops_experiment *e, const void *unit, size
     return MLOPS_OK;
 }
 
-static forced_entry *forced_find(const mlops_experiment *e, const void *unit, size_t len,
+static forced_entry *forced_find(const mlops_ab_experiment *e, const void *unit, size_t len,
                                  uint64_t h)
 {
     if (e->forced_cap == 0)
@@ -483,7 +483,7 @@ static forced_entry *forced_find(const mlops_experiment *e, const void *unit, si
     }
 }
 
-MLOPS_API mlops_status mlops_experiment_force(mlops_experiment *exp, const void *unit,
+MLOPS_API mlops_status mlops_ab_experiment_force(mlops_ab_experiment *exp, const void *unit,
                                               size_t unit_len, int32_t variant)
 {
     if (exp == NULL)
@@ -524,8 +524,8 @@ MLOPS_API mlops_status mlops_experiment_force(mlops_experiment *exp, const void 
     return MLOPS_OK;
 }
 
-MLOPS_API mlops_status mlops_experiment_assign(int32_t *variant_out, double *bucket_out,
-                                               const mlops_experiment *exp, const void *unit,
+MLOPS_API mlops_status mlops_ab_experiment_assign(int32_t *variant_out, double *bucket_out,
+                                               const mlops_ab_experiment *exp, const void *unit,
                                                size_t unit_len)
 {
     if (variant_out == NULL || exp == NULL)
@@ -563,34 +563,34 @@ MLOPS_API mlops_status mlops_experiment_assign(int32_t *variant_out, double *buc
     return MLOPS_OK;
 }
 
-MLOPS_API uint64_t mlops_experiment_planned_units(const mlops_experiment *exp)
+MLOPS_API uint64_t mlops_ab_experiment_planned_units(const mlops_ab_experiment *exp)
 {
     return exp == NULL ? 0 : exp->planned_units;
 }
 
-int64_t mlops__experiment_start_ms(const mlops_experiment *exp)
+int64_t mlops__ab_experiment_start_ms(const mlops_ab_experiment *exp)
 {
     return exp->start_ms;
 }
 
-int64_t mlops__experiment_min_runtime_ms(const mlops_experiment *exp)
+int64_t mlops__ab_experiment_min_runtime_ms(const mlops_ab_experiment *exp)
 {
     return (int64_t)exp->min_runtime_days * 86400000;
 }
 
-double mlops__experiment_alpha(const mlops_experiment *exp)
+double mlops__ab_experiment_alpha(const mlops_ab_experiment *exp)
 {
     return exp->alpha;
 }
 
-double mlops__experiment_mde_effect(const mlops_experiment *exp)
+double mlops__ab_experiment_mde_effect(const mlops_ab_experiment *exp)
 {
     if (exp->mde == 0.0)
         return 0.0;
     return exp->relative ? exp->baseline * exp->mde : exp->mde;
 }
 
-const mlops_env *mlops__experiment_env(const mlops_experiment *exp)
+const mlops_env *mlops__ab_experiment_env(const mlops_ab_experiment *exp)
 {
     return exp->env;
 }
@@ -603,7 +603,7 @@ enum {
     T_RUNTIME_DAYS, T_START_MS, T_FORCED_UNIT, T_FORCED_VARIANT, T_NVARIANTS
 };
 
-static mlops_status experiment_encode(mlops__rec_writer *w, const mlops_experiment *e)
+static mlops_status experiment_encode(mlops__rec_writer *w, const mlops_ab_experiment *e)
 {
     mlops__rec_writer_init(w, e->env, 1, MLOPS__ROLLOUT_REC_EXPERIMENT);
     mlops__rec_put_str(w, T_KEY, e->key);
@@ -636,7 +636,7 @@ static mlops_status experiment_encode(mlops__rec_writer *w, const mlops_experime
     return mlops__rec_writer_finish(w);
 }
 
-MLOPS_API mlops_status mlops_experiment_save(const mlops_experiment *exp, mlops_store *store)
+MLOPS_API mlops_status mlops_ab_experiment_save(const mlops_ab_experiment *exp, mlops_store *store)
 {
     if (exp == NULL || store == NULL)
         return mlops__error(MLOPS_E_INVALID, "experiment or store is NULL");
@@ -650,7 +650,7 @@ MLOPS_API mlops_status mlops_experiment_save(const mlops_experiment *exp, mlops_
     memset(&nw, 0, sizeof(nw));
     mlops_batch *batch = NULL;
     mlops_store_iter *it = NULL;
-    mlops_experiment copy = *exp;
+    mlops_ab_experiment copy = *exp;
     copy.start_ms = mlops__now_ms(exp->env);
     if ((st = mlops__ab_key(&key, 'e', exp->key, NULL)) != MLOPS_OK ||
         (st = experiment_encode(&w, &copy)) != MLOPS_OK ||
@@ -729,7 +729,7 @@ out:
     return st;
 }
 
-MLOPS_API mlops_status mlops_experiment_load(mlops_experiment **out, mlops_store *store,
+MLOPS_API mlops_status mlops_ab_experiment_load(mlops_ab_experiment **out, mlops_store *store,
                                              const char *key)
 {
     if (out == NULL || store == NULL)
@@ -744,10 +744,10 @@ MLOPS_API mlops_status mlops_experiment_load(mlops_experiment **out, mlops_store
     mlops_bytes val = {0};
     double weights[MLOPS_AB_MAX_VARIANTS];
     uint32_t nw = 0;
-    mlops_experiment_options o = MLOPS_EXPERIMENT_OPTIONS_INIT;
+    mlops_ab_experiment_options o = MLOPS_AB_EXPERIMENT_OPTIONS_INIT;
     char *strs[7] = {0};
     int64_t start_ms = 0;
-    mlops_experiment *e = NULL;
+    mlops_ab_experiment *e = NULL;
     /* forced entries are applied after the experiment is built */
     const uint8_t *fu[256];
     size_t fl[256];
@@ -835,12 +835,12 @@ MLOPS_API mlops_status mlops_experiment_load(mlops_experiment **out, mlops_store
     }
     e->start_ms = start_ms;
     for (size_t i = 0; i < nf; i++)
-        if ((st = mlops_experiment_force(e, fu[i], fl[i], (int32_t)fv[i])) != MLOPS_OK)
+        if ((st = mlops_ab_experiment_force(e, fu[i], fl[i], (int32_t)fv[i])) != MLOPS_OK)
             goto out;
     *out = e;
     e = NULL;
 out:
-    mlops_experiment_free(e);
+    mlops_ab_experiment_free(e);
     for (int i = 0; i < 7; i++)
         mlops__free(env, strs[i]);
     mlops_bytes_free(&val);
@@ -855,34 +855,34 @@ static const char *mode_name(uint32_t mode)
                                                  : "xxh3";
 }
 
-MLOPS_API mlops_status mlops_experiment_json(char **json_out, const mlops_experiment *exp)
+MLOPS_API mlops_status mlops_ab_experiment_json(char **json_out, const mlops_ab_experiment *exp)
 {
     if (json_out == NULL || exp == NULL)
         return mlops__error(MLOPS_E_INVALID, "json_out or experiment is NULL");
     mlops__buf b;
     mlops__buf_init(&b, exp->env);
     mlops_status st = mlops__buf_append(&b, "{\"key\":", 7);
-    if (st == MLOPS_OK) st = mlops__json_str(&b, exp->key);
+    if (st == MLOPS_OK) st = mlops__ab_json_str(&b, exp->key);
     if (st == MLOPS_OK) st = mlops__buf_printf(&b, ",\"hash\":\"%s\",\"seed\":", mode_name(exp->mode));
-    if (st == MLOPS_OK) st = mlops__json_str(&b, exp->seed);
+    if (st == MLOPS_OK) st = mlops__ab_json_str(&b, exp->seed);
     if (st == MLOPS_OK) st = mlops__buf_append(&b, ",\"weights\":[", 12);
     for (uint32_t i = 0; st == MLOPS_OK && i < exp->n; i++) {
         if (i > 0)
             st = mlops__buf_putc(&b, ',');
         if (st == MLOPS_OK)
-            st = mlops__json_f64(&b, exp->weights[i]);
+            st = mlops__ab_json_f64(&b, exp->weights[i]);
     }
     if (st == MLOPS_OK) st = mlops__buf_append(&b, "],\"coverage\":", 13);
-    if (st == MLOPS_OK) st = mlops__json_f64(&b, exp->coverage);
+    if (st == MLOPS_OK) st = mlops__ab_json_f64(&b, exp->coverage);
     if (st == MLOPS_OK) st = mlops__buf_append(&b, ",\"namespace\":", 13);
-    if (st == MLOPS_OK) st = mlops__json_str(&b, exp->ns);
+    if (st == MLOPS_OK) st = mlops__ab_json_str(&b, exp->ns);
     if (st == MLOPS_OK && exp->ns != NULL)
         st = mlops__buf_printf(&b, ",\"namespace_range\":[%.17g,%.17g]", exp->ns_start,
                                exp->ns_end);
     if (st == MLOPS_OK) st = mlops__buf_printf(&b, ",\"holdout\":%.17g,\"forced\":%zu,\"plan\":{\"primary_metric\":", exp->holdout, exp->forced_n);
-    if (st == MLOPS_OK) st = mlops__json_str(&b, exp->primary_metric);
+    if (st == MLOPS_OK) st = mlops__ab_json_str(&b, exp->primary_metric);
     if (st == MLOPS_OK) st = mlops__buf_append(&b, ",\"guardrails\":", 14);
-    if (st == MLOPS_OK) st = mlops__json_str(&b, exp->guardrails);
+    if (st == MLOPS_OK) st = mlops__ab_json_str(&b, exp->guardrails);
     if (st == MLOPS_OK)
         st = mlops__buf_printf(&b,
                                ",\"alpha\":%.17g,\"power\":%.17g,\"baseline\":%.17g,\"mde\":%.17g,"

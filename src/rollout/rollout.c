@@ -1151,13 +1151,13 @@ static mlops_status json_arm(mlops__buf *b, const char *name, const counts *c)
     mlops_status st = mlops__buf_printf(b, "\"%s\":{\"requests\":%llu,\"errors\":%llu,\"error_rate\":",
                                         name, (unsigned long long)c->requests,
                                         (unsigned long long)c->errors);
-    if (st == MLOPS_OK) st = mlops__json_f64(b, n > 0 ? (double)c->errors / n : 0.0);
+    if (st == MLOPS_OK) st = mlops__ab_json_f64(b, n > 0 ? (double)c->errors / n : 0.0);
     if (st == MLOPS_OK) st = mlops__buf_append(b, ",\"p50_ms\":", 10);
-    if (st == MLOPS_OK) st = mlops__json_f64(b, counts_quantile(c, 0.5));
+    if (st == MLOPS_OK) st = mlops__ab_json_f64(b, counts_quantile(c, 0.5));
     if (st == MLOPS_OK) st = mlops__buf_append(b, ",\"p99_ms\":", 10);
-    if (st == MLOPS_OK) st = mlops__json_f64(b, counts_quantile(c, 0.99));
+    if (st == MLOPS_OK) st = mlops__ab_json_f64(b, counts_quantile(c, 0.99));
     if (st == MLOPS_OK) st = mlops__buf_printf(b, ",\"metric_n\":%llu,\"metric_mean\":", (unsigned long long)c->metric_n);
-    if (st == MLOPS_OK) st = mlops__json_f64(b, mean);
+    if (st == MLOPS_OK) st = mlops__ab_json_f64(b, mean);
     if (st == MLOPS_OK) st = mlops__buf_putc(b, '}');
     return st;
 }
@@ -1186,11 +1186,11 @@ MLOPS_API mlops_status mlops_rollout_status_json(char **json_out, mlops_rollout 
     pthread_mutex_unlock(&r->mu);
     const plan *p = &r->p;
     st = mlops__buf_append(&b, "{\"name\":", 8);
-    if (st == MLOPS_OK) st = mlops__json_str(&b, r->name);
+    if (st == MLOPS_OK) st = mlops__ab_json_str(&b, r->name);
     if (st == MLOPS_OK) st = mlops__buf_append(&b, ",\"model\":", 9);
-    if (st == MLOPS_OK) st = mlops__json_str(&b, p->model);
+    if (st == MLOPS_OK) st = mlops__ab_json_str(&b, p->model);
     if (st == MLOPS_OK) st = mlops__buf_append(&b, ",\"alias\":", 9);
-    if (st == MLOPS_OK) st = mlops__json_str(&b, p->alias);
+    if (st == MLOPS_OK) st = mlops__ab_json_str(&b, p->alias);
     if (st == MLOPS_OK)
         st = mlops__buf_printf(&b,
                                ",\"champion\":%lld,\"challenger\":%lld,\"state\":\"%s\","
@@ -1201,13 +1201,13 @@ MLOPS_API mlops_status mlops_rollout_status_json(char **json_out, mlops_rollout 
                                p->shadow && s->stage == 0 && s->status == MLOPS_ROLLOUT_RUNNING
                                    ? "true"
                                    : "false");
-    if (st == MLOPS_OK) st = mlops__json_f64(&b, stage_share(p, s));
+    if (st == MLOPS_OK) st = mlops__ab_json_f64(&b, stage_share(p, s));
     if (st == MLOPS_OK) st = mlops__buf_append(&b, ",\"plan\":[", 9);
     for (uint32_t i = 0; st == MLOPS_OK && i < p->n_stages; i++) {
         if (i > 0)
             st = mlops__buf_putc(&b, ',');
         if (st == MLOPS_OK)
-            st = mlops__json_f64(&b, p->stages[i]);
+            st = mlops__ab_json_f64(&b, p->stages[i]);
     }
     if (st == MLOPS_OK)
         st = mlops__buf_printf(&b,
@@ -1222,7 +1222,7 @@ MLOPS_API mlops_status mlops_rollout_status_json(char **json_out, mlops_rollout 
                                p->max_error_rate, p->max_p99_ms, p->max_metric_drop,
                                p->metric_alpha, (unsigned long long)p->min_requests,
                                (long long)p->min_stage_ms, (long long)p->check_interval_ms);
-    if (st == MLOPS_OK) st = mlops__json_str(&b, s->reason[0] ? s->reason : NULL);
+    if (st == MLOPS_OK) st = mlops__ab_json_str(&b, s->reason[0] ? s->reason : NULL);
     if (st == MLOPS_OK) st = mlops__buf_append(&b, ",\"stage_outcomes\":{", 19);
     counts_sub(&tmp[0], &s->total[0], &s->base[0]);
     counts_sub(&tmp[1], &s->total[1], &s->base[1]);
@@ -1303,11 +1303,11 @@ MLOPS_API mlops_status mlops_rollout_history_json(char **json_out, mlops_rollout
             goto out;
         st = mlops__buf_printf(&b, "{\"seq\":%llu,\"time_ms\":%lld,\"event\":",
                                (unsigned long long)seq, (long long)t);
-        if (st == MLOPS_OK) st = mlops__json_str(&b, ks);
+        if (st == MLOPS_OK) st = mlops__ab_json_str(&b, ks);
         if (st == MLOPS_OK) st = mlops__buf_printf(&b, ",\"stage\":%llu,\"share\":", (unsigned long long)stage);
-        if (st == MLOPS_OK) st = mlops__json_f64(&b, share);
+        if (st == MLOPS_OK) st = mlops__ab_json_f64(&b, share);
         if (st == MLOPS_OK) st = mlops__buf_append(&b, ",\"reason\":", 10);
-        if (st == MLOPS_OK) st = mlops__json_str(&b, ws);
+        if (st == MLOPS_OK) st = mlops__ab_json_str(&b, ws);
         if (st == MLOPS_OK) st = mlops__buf_putc(&b, '}');
         if (st != MLOPS_OK)
             goto out;

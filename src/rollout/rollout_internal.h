@@ -22,8 +22,8 @@ mlops_status mlops__ab_check_name(const char *name, const char *what);
 mlops_status mlops__ab_key(mlops__buf *key, char kind, const char *a, const char *b);
 
 /* JSON pieces appended to a buffer. */
-mlops_status mlops__json_str(mlops__buf *b, const char *s);
-mlops_status mlops__json_f64(mlops__buf *b, double v);
+mlops_status mlops__ab_json_str(mlops__buf *b, const char *s);
+mlops_status mlops__ab_json_f64(mlops__buf *b, double v);
 
 /* GrowthBook's FNV-1a 32 over the UTF-16 code units of a (UTF-8) then b. */
 uint32_t mlops__fnv1a_utf16(const char *a, size_t alen, const char *b, size_t blen);
@@ -37,11 +37,11 @@ static inline double mlops__ab_u53(uint64_t h)
 }
 
 /* Experiment internals used by the analysis. */
-int64_t mlops__experiment_start_ms(const mlops_experiment *exp);
-int64_t mlops__experiment_min_runtime_ms(const mlops_experiment *exp);
-double mlops__experiment_alpha(const mlops_experiment *exp);
-double mlops__experiment_mde_effect(const mlops_experiment *exp); /* absolute, 0: none */
-const mlops_env *mlops__experiment_env(const mlops_experiment *exp);
+int64_t mlops__ab_experiment_start_ms(const mlops_ab_experiment *exp);
+int64_t mlops__ab_experiment_min_runtime_ms(const mlops_ab_experiment *exp);
+double mlops__ab_experiment_alpha(const mlops_ab_experiment *exp);
+double mlops__ab_experiment_mde_effect(const mlops_ab_experiment *exp); /* absolute, 0: none */
+const mlops_env *mlops__ab_experiment_env(const mlops_ab_experiment *exp);
 
 /* The registry binding: resolve a "models:/..." URI to a version and move an
  * alias. The default comes from the registry module when it is built in;

@@ -105,21 +105,21 @@ START_TEST(test_growthbook_run)
 {
     for (size_t i = 0; i < N_OF(gb_run); i++) {
         const gb_run_case *c = &gb_run[i];
-        mlops_experiment_options o = MLOPS_EXPERIMENT_OPTIONS_INIT;
+        mlops_ab_experiment_options o = MLOPS_AB_EXPERIMENT_OPTIONS_INIT;
         o.hash_mode = MLOPS_AB_HASH_GROWTHBOOK_V1;
         o.n_variants = (uint32_t)c->n;
         o.weights = c->nw > 0 ? c->w : NULL;
         o.coverage = c->coverage;
-        mlops_experiment *e = NULL;
-        tu_assert_ok(mlops_experiment_create(&e, NULL, c->key, &o));
+        mlops_ab_experiment *e = NULL;
+        tu_assert_ok(mlops_ab_experiment_create(&e, NULL, c->key, &o));
         int32_t v = -9;
-        tu_assert_ok(mlops_experiment_assign(&v, NULL, e, c->id, strlen(c->id)));
+        tu_assert_ok(mlops_ab_experiment_assign(&v, NULL, e, c->id, strlen(c->id)));
         if (c->in_exp)
             ck_assert_msg(v == c->want, "%s: variant %d, want %d", c->name, v, c->want);
         else
             ck_assert_msg(v == MLOPS_AB_NOT_IN_EXPERIMENT, "%s: variant %d, want none", c->name,
                           v);
-        mlops_experiment_free(e);
+        mlops_ab_experiment_free(e);
     }
 }
 END_TEST
@@ -195,12 +195,12 @@ static int unit_id(char *buf, uint64_t i)
 START_TEST(test_ramp_only_adds)
 {
     const double cov[] = {0.05, 0.25, 1.0};
-    mlops_experiment *e[3];
+    mlops_ab_experiment *e[3];
     for (int k = 0; k < 3; k++) {
-        mlops_experiment_options o = MLOPS_EXPERIMENT_OPTIONS_INIT;
+        mlops_ab_experiment_options o = MLOPS_AB_EXPERIMENT_OPTIONS_INIT;
         o.coverage = cov[k];
         o.weights = (const double[]){0.5, 0.5};
-        tu_assert_ok(mlops_experiment_create(&e[k], NULL, "ramp", &o));
+        tu_assert_ok(mlops_ab_experiment_create(&e[k], NULL, "ramp", &o));
     }
     uint64_t in[3] = {0, 0, 0};
     char buf[32];
@@ -210,9 +210,9 @@ START_TEST(test_ramp_only_adds)
         int32_t prev = MLOPS_AB_NOT_IN_EXPERIMENT;
         for (int k = 0; k < 3; k++) {
             int32_t v, again;
-            tu_assert_ok(mlops_experiment_assign(&v, NULL, e[k], buf, (size_t)n));
+            tu_assert_ok(mlops_ab_experiment_assign(&v, NULL, e[k], buf, (size_t)n));
             if (i % 64 == 0) { /* stickiness: the same answer twice */
-                tu_assert_ok(mlops_experiment_assign(&again, NULL, e[k], buf, (size_t)n));
+                tu_assert_ok(mlops_ab_experiment_assign(&again, NULL, e[k], buf, (size_t)n));
                 require(v == again, "unit %llu: %d then %d", (unsigned long long)i, v, again);
             }
             if (prev != MLOPS_AB_NOT_IN_EXPERIMENT)
@@ -226,7 +226,7 @@ START_TEST(test_ramp_only_adds)
     for (int k = 0; k < 3; k++) {
         double share = (double)in[k] / (double)n_ids;
         ck_assert_msg(fabs(share - cov[k]) < 0.005, "coverage %g gave share %g", cov[k], share);
-        mlops_experiment_free(e[k]);
+        mlops_ab_experiment_free(e[k]);
     }
 }
 END_TEST
@@ -270,66 +270,66 @@ START_TEST(test_namespace_exclusive)
 {
     mlops_store *s = NULL;
     tu_assert_ok(mlops_store_open(&s, NULL, "mem:", NULL));
-    mlops_experiment_options o = MLOPS_EXPERIMENT_OPTIONS_INIT;
+    mlops_ab_experiment_options o = MLOPS_AB_EXPERIMENT_OPTIONS_INIT;
     o.namespace_id = "checkout";
     o.namespace_start = 0.0;
     o.namespace_end = 0.5;
-    mlops_experiment *a = NULL, *b = NULL, *c = NULL;
-    tu_assert_ok(mlops_experiment_create(&a, NULL, "exp-a", &o));
+    mlops_ab_experiment *a = NULL, *b = NULL, *c = NULL;
+    tu_assert_ok(mlops_ab_experiment_create(&a, NULL, "exp-a", &o));
     o.namespace_start = 0.5;
     o.namespace_end = 1.0;
-    tu_assert_ok(mlops_experiment_create(&b, NULL, "exp-b", &o));
+    tu_assert_ok(mlops_ab_experiment_create(&b, NULL, "exp-b", &o));
     o.namespace_start = 0.4;
     o.namespace_end = 0.6;
-    tu_assert_ok(mlops_experiment_create(&c, NULL, "exp-c", &o));
-    tu_assert_ok(mlops_experiment_save(a, s));
-    tu_assert_ok(mlops_experiment_save(b, s));
-    tu_assert_st(mlops_experiment_save(c, s), MLOPS_E_CONFLICT); /* overlaps both */
-    tu_assert_st(mlops_experiment_save(a, s), MLOPS_E_EXISTS);
+    tu_assert_ok(mlops_ab_experiment_create(&c, NULL, "exp-c", &o));
+    tu_assert_ok(mlops_ab_experiment_save(a, s));
+    tu_assert_ok(mlops_ab_experiment_save(b, s));
+    tu_assert_st(mlops_ab_experiment_save(c, s), MLOPS_E_CONFLICT); /* overlaps both */
+    tu_assert_st(mlops_ab_experiment_save(a, s), MLOPS_E_EXISTS);
     char buf[32];
     uint64_t na = 0, nb = 0;
     for (uint64_t i = 0; i < 200000; i++) {
         int n = unit_id(buf, i);
         int32_t va, vb;
-        tu_assert_ok(mlops_experiment_assign(&va, NULL, a, buf, (size_t)n));
-        tu_assert_ok(mlops_experiment_assign(&vb, NULL, b, buf, (size_t)n));
+        tu_assert_ok(mlops_ab_experiment_assign(&va, NULL, a, buf, (size_t)n));
+        tu_assert_ok(mlops_ab_experiment_assign(&vb, NULL, b, buf, (size_t)n));
         require(!(va >= 0 && vb >= 0), "unit %s is in both experiments", buf);
         na += va >= 0;
         nb += vb >= 0;
     }
     ck_assert(fabs((double)na / 2e5 - 0.5) < 0.01 && fabs((double)nb / 2e5 - 0.5) < 0.01);
     /* A stored experiment loads with the same assignments. */
-    mlops_experiment *la = NULL;
-    tu_assert_ok(mlops_experiment_load(&la, s, "exp-a"));
+    mlops_ab_experiment *la = NULL;
+    tu_assert_ok(mlops_ab_experiment_load(&la, s, "exp-a"));
     for (uint64_t i = 0; i < 1000; i++) {
         int n = unit_id(buf, i);
         int32_t v1, v2;
-        tu_assert_ok(mlops_experiment_assign(&v1, NULL, a, buf, (size_t)n));
-        tu_assert_ok(mlops_experiment_assign(&v2, NULL, la, buf, (size_t)n));
+        tu_assert_ok(mlops_ab_experiment_assign(&v1, NULL, a, buf, (size_t)n));
+        tu_assert_ok(mlops_ab_experiment_assign(&v2, NULL, la, buf, (size_t)n));
         require(v1 == v2, "loaded experiment differs");
     }
-    tu_assert_st(mlops_experiment_load(&c, s, "nope"), MLOPS_E_NOTFOUND);
-    mlops_experiment_free(a);
-    mlops_experiment_free(b);
-    mlops_experiment_free(c);
-    mlops_experiment_free(la);
+    tu_assert_st(mlops_ab_experiment_load(&c, s, "nope"), MLOPS_E_NOTFOUND);
+    mlops_ab_experiment_free(a);
+    mlops_ab_experiment_free(b);
+    mlops_ab_experiment_free(c);
+    mlops_ab_experiment_free(la);
     mlops_store_close(s);
 }
 END_TEST
 
 START_TEST(test_forced_and_holdout)
 {
-    mlops_experiment_options o = MLOPS_EXPERIMENT_OPTIONS_INIT;
+    mlops_ab_experiment_options o = MLOPS_AB_EXPERIMENT_OPTIONS_INIT;
     o.holdout = 0.1;
     o.n_variants = 3;
-    mlops_experiment *e = NULL;
-    tu_assert_ok(mlops_experiment_create(&e, NULL, "hx", &o));
+    mlops_ab_experiment *e = NULL;
+    tu_assert_ok(mlops_ab_experiment_create(&e, NULL, "hx", &o));
     char buf[32];
     uint64_t held = 0, counts[3] = {0};
     for (uint64_t i = 0; i < 100000; i++) {
         int n = unit_id(buf, i);
         int32_t v;
-        tu_assert_ok(mlops_experiment_assign(&v, NULL, e, buf, (size_t)n));
+        tu_assert_ok(mlops_ab_experiment_assign(&v, NULL, e, buf, (size_t)n));
         if (v == MLOPS_AB_HOLDOUT)
             held++;
         else
@@ -341,55 +341,55 @@ START_TEST(test_forced_and_holdout)
     /* Forced units bypass the holdout; forcing one of each holdout unit to 2. */
     for (uint64_t i = 0; i < 1000; i++) {
         int n = unit_id(buf, i);
-        tu_assert_ok(mlops_experiment_force(e, buf, (size_t)n, 2));
+        tu_assert_ok(mlops_ab_experiment_force(e, buf, (size_t)n, 2));
     }
     for (uint64_t i = 0; i < 1000; i++) {
         int n = unit_id(buf, i);
         int32_t v;
-        tu_assert_ok(mlops_experiment_assign(&v, NULL, e, buf, (size_t)n));
+        tu_assert_ok(mlops_ab_experiment_assign(&v, NULL, e, buf, (size_t)n));
         require(v == 2, "forced unit got %d", v);
     }
     /* Bad input: an unknown variant, an empty unit. */
-    tu_assert_st(mlops_experiment_force(e, "u", 1, 3), MLOPS_E_INVALID);
-    tu_assert_st(mlops_experiment_force(e, "u", 1, -1), MLOPS_E_INVALID);
+    tu_assert_st(mlops_ab_experiment_force(e, "u", 1, 3), MLOPS_E_INVALID);
+    tu_assert_st(mlops_ab_experiment_force(e, "u", 1, -1), MLOPS_E_INVALID);
     int32_t v;
-    tu_assert_st(mlops_experiment_assign(&v, NULL, e, "", 0), MLOPS_E_INVALID);
-    mlops_experiment_free(e);
+    tu_assert_st(mlops_ab_experiment_assign(&v, NULL, e, "", 0), MLOPS_E_INVALID);
+    mlops_ab_experiment_free(e);
 }
 END_TEST
 
 START_TEST(test_experiment_bad_input)
 {
-    mlops_experiment *e = NULL;
-    mlops_experiment_options o = MLOPS_EXPERIMENT_OPTIONS_INIT;
+    mlops_ab_experiment *e = NULL;
+    mlops_ab_experiment_options o = MLOPS_AB_EXPERIMENT_OPTIONS_INIT;
     o.weights = (const double[]){0.5, 0.4}; /* do not sum to the whole */
-    tu_assert_st(mlops_experiment_create(&e, NULL, "x", &o), MLOPS_E_INVALID);
+    tu_assert_st(mlops_ab_experiment_create(&e, NULL, "x", &o), MLOPS_E_INVALID);
     ck_assert_ptr_null(e);
     ck_assert(strstr(mlops_error_message(), "sum to") != NULL);
     o.weights = (const double[]){NAN, 1.0};
-    tu_assert_st(mlops_experiment_create(&e, NULL, "x", &o), MLOPS_E_INVALID);
+    tu_assert_st(mlops_ab_experiment_create(&e, NULL, "x", &o), MLOPS_E_INVALID);
     o.weights = (const double[]){-0.5, 1.5};
-    tu_assert_st(mlops_experiment_create(&e, NULL, "x", &o), MLOPS_E_INVALID);
+    tu_assert_st(mlops_ab_experiment_create(&e, NULL, "x", &o), MLOPS_E_INVALID);
     o.weights = NULL;
     o.coverage = 1.5;
-    tu_assert_st(mlops_experiment_create(&e, NULL, "x", &o), MLOPS_E_INVALID);
+    tu_assert_st(mlops_ab_experiment_create(&e, NULL, "x", &o), MLOPS_E_INVALID);
     o.coverage = 0;
     o.hash_mode = 7;
-    tu_assert_st(mlops_experiment_create(&e, NULL, "x", &o), MLOPS_E_INVALID);
+    tu_assert_st(mlops_ab_experiment_create(&e, NULL, "x", &o), MLOPS_E_INVALID);
     o.hash_mode = 0;
     /* N1/N7/N8/N12 names */
-    tu_assert_st(mlops_experiment_create(&e, NULL, "", &o), MLOPS_E_INVALID);
-    tu_assert_st(mlops_experiment_create(&e, NULL, "a\nb", &o), MLOPS_E_INVALID);
-    tu_assert_st(mlops_experiment_create(&e, NULL, "\xC0\xAF", &o), MLOPS_E_INVALID);
+    tu_assert_st(mlops_ab_experiment_create(&e, NULL, "", &o), MLOPS_E_INVALID);
+    tu_assert_st(mlops_ab_experiment_create(&e, NULL, "a\nb", &o), MLOPS_E_INVALID);
+    tu_assert_st(mlops_ab_experiment_create(&e, NULL, "\xC0\xAF", &o), MLOPS_E_INVALID);
     char big[300];
     memset(big, 'a', 299);
     big[299] = 0;
-    tu_assert_st(mlops_experiment_create(&e, NULL, big, &o), MLOPS_E_INVALID);
+    tu_assert_st(mlops_ab_experiment_create(&e, NULL, big, &o), MLOPS_E_INVALID);
     o.version = 99;
-    tu_assert_st(mlops_experiment_create(&e, NULL, "x", &o), MLOPS_E_VERSION);
+    tu_assert_st(mlops_ab_experiment_create(&e, NULL, "x", &o), MLOPS_E_VERSION);
     o.version = 1;
     o.namespace_end = 0.5; /* a range without a namespace */
-    tu_assert_st(mlops_experiment_create(&e, NULL, "x", &o), MLOPS_E_INVALID);
+    tu_assert_st(mlops_ab_experiment_create(&e, NULL, "x", &o), MLOPS_E_INVALID);
     ck_assert_ptr_null(e);
 }
 END_TEST
@@ -401,18 +401,18 @@ START_TEST(test_experiment_alloc_failures)
         tu_alloc a = {0};
         a.fail_at = k;
         mlops_env *env = tu_env_new(&a, NULL);
-        mlops_experiment_options o = MLOPS_EXPERIMENT_OPTIONS_INIT;
+        mlops_ab_experiment_options o = MLOPS_AB_EXPERIMENT_OPTIONS_INIT;
         o.namespace_id = "ns";
-        mlops_experiment *e = NULL;
-        mlops_status st = mlops_experiment_create(&e, env, "exp", &o);
+        mlops_ab_experiment *e = NULL;
+        mlops_status st = mlops_ab_experiment_create(&e, env, "exp", &o);
         if (st == MLOPS_OK) {
-            st = mlops_experiment_force(e, "u1", 2, 1);
+            st = mlops_ab_experiment_force(e, "u1", 2, 1);
             char *js = NULL;
-            if (st == MLOPS_OK && mlops_experiment_json(&js, e) == MLOPS_OK)
+            if (st == MLOPS_OK && mlops_ab_experiment_json(&js, e) == MLOPS_OK)
                 mlops_string_free(env, js);
         }
         ck_assert(st == MLOPS_OK || st == MLOPS_E_NOMEM);
-        mlops_experiment_free(e);
+        mlops_ab_experiment_free(e);
         mlops_env_free(env);
         ck_assert_int_eq(a.live, 0);
     }
@@ -630,19 +630,19 @@ START_TEST(test_analyze)
     /* Pre-registration: before the plan is met the fixed-horizon verdict is refused. */
     tu_clock clk = {1700000000000LL * 1000000LL};
     mlops_env *env = tu_env_new(NULL, &clk);
-    mlops_experiment_options o = MLOPS_EXPERIMENT_OPTIONS_INIT;
+    mlops_ab_experiment_options o = MLOPS_AB_EXPERIMENT_OPTIONS_INIT;
     o.primary_metric = "conversion";
     o.baseline = 0.10;
     o.mde = 0.02;
     o.min_runtime_days = 10; /* rounds up to 14 */
-    mlops_experiment *e = NULL;
-    tu_assert_ok(mlops_experiment_create(&e, env, "plan-test", &o));
-    ck_assert_uint_eq(mlops_experiment_planned_units(e), 3835); /* ceil(3834.6) */
+    mlops_ab_experiment *e = NULL;
+    tu_assert_ok(mlops_ab_experiment_create(&e, env, "plan-test", &o));
+    ck_assert_uint_eq(mlops_ab_experiment_planned_units(e), 3835); /* ceil(3834.6) */
     mlops_store *s = NULL;
     tu_assert_ok(mlops_store_open(&s, env, "mem:", NULL));
-    tu_assert_ok(mlops_experiment_save(e, s));
-    mlops_experiment *pe = NULL;
-    tu_assert_ok(mlops_experiment_load(&pe, s, "plan-test"));
+    tu_assert_ok(mlops_ab_experiment_save(e, s));
+    mlops_ab_experiment *pe = NULL;
+    tu_assert_ok(mlops_ab_experiment_load(&pe, s, "plan-test"));
     mlops_ab_variant_stats w[2] = {{"control", 4000, 400, 0}, {"treatment", 4000, 470, 0}};
     mlops_ab_analyze_options ao = MLOPS_AB_ANALYZE_OPTIONS_INIT;
     ao.plan = pe;
@@ -668,8 +668,8 @@ START_TEST(test_analyze)
     bad[1].name = "b";
     bad[1].units = 0;
     tu_assert_st(mlops_ab_analyze(&js, NULL, bad, 2, NULL), MLOPS_E_INSUFFICIENT);
-    mlops_experiment_free(e);
-    mlops_experiment_free(pe);
+    mlops_ab_experiment_free(e);
+    mlops_ab_experiment_free(pe);
     mlops_store_close(s);
     mlops_env_free(env);
 }
@@ -1216,8 +1216,8 @@ END_TEST
 START_TEST(test_options_abi)
 {
     /* Pin sizes and the last field's offset of every options version. */
-    ck_assert_uint_eq(sizeof(mlops_experiment_options), 136);
-    ck_assert_uint_eq(offsetof(mlops_experiment_options, min_runtime_days), 132);
+    ck_assert_uint_eq(sizeof(mlops_ab_experiment_options), 136);
+    ck_assert_uint_eq(offsetof(mlops_ab_experiment_options, min_runtime_days), 132);
     ck_assert_uint_eq(sizeof(mlops_rollout_options), 160);
     ck_assert_uint_eq(offsetof(mlops_rollout_options, min_agreement), 152);
     ck_assert_uint_eq(sizeof(mlops_ab_analyze_options), 56);
@@ -1226,8 +1226,8 @@ START_TEST(test_options_abi)
     mlops_rollout_options ro;
     tu_assert_ok(mlops_rollout_options_init(&ro, MLOPS_ROLLOUT_OPTIONS_VERSION));
     tu_assert_st(mlops_rollout_options_init(&ro, 2), MLOPS_E_VERSION);
-    mlops_experiment_options eo;
-    tu_assert_st(mlops_experiment_options_init(&eo, 0), MLOPS_E_VERSION);
+    mlops_ab_experiment_options eo;
+    tu_assert_st(mlops_ab_experiment_options_init(&eo, 0), MLOPS_E_VERSION);
     mlops_ab_analyze_options ao;
     tu_assert_ok(mlops_ab_analyze_options_init(&ao, 1));
 }
