@@ -1026,6 +1026,29 @@ static double demo_latency(uint64_t *s, double median, double sigma)
     return median * exp(sigma * z);
 }
 
+/* Register a challenger version of the demo model (a retrained model's bytes). */
+static int64_t demo_challenger(mlops_store *store, const cli_demo_state *st)
+{
+    static const char blob[] = "churn model v2: gradient boosting, new feature pipeline\n";
+    mlops_hash128 id;
+    mlops_registry *reg = NULL;
+    int64_t v = 0;
+    if (mlops_store_blob_put(&id, store, blob, sizeof(blob) - 1) != MLOPS_OK ||
+        mlops_registry_open(&reg, store) != MLOPS_OK)
+        return 0;
+    mlops_register_options o;
+    mlops_register_options_init(&o, MLOPS_REGISTER_OPTIONS_VERSION);
+    o.blob = &id;
+    o.description = "challenger for the canary demo";
+    o.user = "mlops demo";
+    if (mlops_registry_register(&v, reg, st->model_name, &o) != MLOPS_OK)
+        v = 0;
+    else
+        printf("registered the challenger models:/%s/%lld\n", st->model_name, (long long)v);
+    mlops_registry_close(reg);
+    return v;
+}
+
 int cli_demo_rollout(cli_ctx *ctx, cli_demo_state *st)
 {
     printf("== rollout: canary with a p99 trigger ==\n");
@@ -1054,8 +1077,8 @@ int cli_demo_rollout(cli_ctx *ctx, cli_demo_state *st)
         o.model = st->model_name;
         o.alias = "champion";
         o.champion_uri = uri;
-        o.challenger = st->model_version;
-        s = mlops_rollout_create(&r, store, name, &o);
+        o.challenger = demo_challenger(store, st);
+        s = o.challenger > 0 ? mlops_rollout_create(&r, store, name, &o) : MLOPS_E_NOTFOUND;
         if (s != MLOPS_OK) {
             printf("(no registry binding: %s)\n", mlops_error_message());
             r = NULL;
@@ -1126,8 +1149,17 @@ int cli_demo_rollout(cli_ctx *ctx, cli_demo_state *st)
         }
         mlops_string_free(mlops_store_env(store), js);
     }
-    if (bound && state == MLOPS_ROLLOUT_ROLLED_BACK)
-        printf("alias 'champion' of %s points back at the champion\n", st->model_name);
+    if (bound && state == MLOPS_ROLLOUT_ROLLED_BACK) {
+        mlops_registry *reg = NULL;
+        char uri[300];
+        int64_t v = 0;
+        snprintf(uri, sizeof(uri), "models:/%s@champion", st->model_name);
+        if (mlops_registry_open(&reg, store) == MLOPS_OK &&
+            mlops_registry_resolve(&v, reg, uri) == MLOPS_OK)
+            printf("registry: %s -> version %lld (the champion; the challenger was rolled back)\n",
+                   uri, (long long)v);
+        mlops_registry_close(reg);
+    }
     printf("(see: mlops rollout history %s)\n", name);
     mlops_rollout_close(r);
     return CLI_OK;
