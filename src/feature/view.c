@@ -586,6 +586,10 @@ static mlops_status def_decode(mlops__fdef **out, const mlops_env *env, const ui
             }
             if (st != MLOPS_E_NOTFOUND)
                 goto fail;
+            if (nomem) {
+                st = mlops__nomem();
+                goto fail;
+            }
             if (ft->name == NULL) {
                 st = mlops__error(MLOPS_E_CORRUPT, "feature definition without a name");
                 goto fail;
@@ -1081,7 +1085,6 @@ static mlops_status seg_encode(mlops_bytes *out, const mlops_env *env, const seg
     if (st == MLOPS_OK) {
         *raw_len = w.buf.len;
         uint64_t h = mlops__xxh3_64(w.buf.data, w.buf.len, 0);
-        st = mlops_bytes_set(out, (mlops_env *)env, NULL, 0);
         mlops__buf b;
         mlops__buf_init(&b, env);
         uint8_t hdr[24];
@@ -1093,10 +1096,9 @@ static mlops_status seg_encode(mlops_bytes *out, const mlops_env *env, const seg
             mlops__buf_free(&b);
             st = mlops__nomem();
         } else {
-            mlops_bytes_free(out);
             out->data = b.data;
             out->len = b.len;
-            out->env = (mlops_env *)env;
+            out->env = mlops__env_ref((mlops_env *)env);
         }
         mlops_bytes_free(&z);
     }
