@@ -80,6 +80,8 @@ void mlops__fmt_f64(char *buf, size_t cap, double v);
 
 /* ---- CSV ---- */
 
+mlops_status mlops__table_write_csv_file(const mlops_feature_table *t, FILE *f);
+
 typedef struct mlops__csv mlops__csv;
 mlops_status mlops__csv_open(mlops__csv **out, const mlops_env *env, const char *path);
 /* Read up to max_rows rows into a new STRING table (header names); *t_out

@@ -957,22 +957,8 @@ static void csv_put_text(FILE *f, const char *s, size_t n)
     fputc('"', f);
 }
 
-mlops_status mlops_feature_table_write_csv(const mlops_feature_table *t, const char *path)
+mlops_status mlops__table_write_csv_file(const mlops_feature_table *t, FILE *f)
 {
-    if (t == NULL || path == NULL)
-        return mlops__error(MLOPS_E_INVALID, "NULL argument");
-    size_t plen = strlen(path);
-    char *tmp = mlops__malloc(t->env, plen + 8);
-    if (tmp == NULL)
-        return mlops__nomem();
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    FILE *f = fopen(tmp, "wb");
-    if (f == NULL) {
-        mlops_status st = mlops__error(MLOPS_E_IO, "cannot write '%s': %s", path, strerror(errno));
-        mlops__free(t->env, tmp);
-        return st;
-    }
     for (size_t c = 0; c < t->n_cols; c++) {
         if (c)
             fputc(',', f);
@@ -1018,8 +1004,27 @@ mlops_status mlops_feature_table_write_csv(const mlops_feature_table *t, const c
         }
         fputc('\n', f);
     }
-    mlops_status st = MLOPS_OK;
-    if (ferror(f))
+    return ferror(f) ? mlops__error(MLOPS_E_IO, "cannot write the CSV output") : MLOPS_OK;
+}
+
+mlops_status mlops_feature_table_write_csv(const mlops_feature_table *t, const char *path)
+{
+    if (t == NULL || path == NULL)
+        return mlops__error(MLOPS_E_INVALID, "NULL argument");
+    size_t plen = strlen(path);
+    char *tmp = mlops__malloc(t->env, plen + 8);
+    if (tmp == NULL)
+        return mlops__nomem();
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp", 5);
+    FILE *f = fopen(tmp, "wb");
+    if (f == NULL) {
+        mlops_status st = mlops__error(MLOPS_E_IO, "cannot write '%s': %s", path, strerror(errno));
+        mlops__free(t->env, tmp);
+        return st;
+    }
+    mlops_status st = mlops__table_write_csv_file(t, f);
+    if (st != MLOPS_OK)
         st = mlops__error(MLOPS_E_IO, "cannot write '%s'", path);
     if (fclose(f) != 0 && st == MLOPS_OK)
         st = mlops__error(MLOPS_E_IO, "cannot write '%s': %s", path, strerror(errno));
