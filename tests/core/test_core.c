@@ -2,6 +2,7 @@
 /* Core: status codes, messages, the env (allocator and clock), hashing,
  * zstd and the record codec. */
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,6 +350,27 @@ START_TEST(test_utf8)
 }
 END_TEST
 
+static void *thread_error(void *arg)
+{
+    (void)arg;
+    mlops_error_set(MLOPS_E_IO, "from the other thread");
+    return (void *)(intptr_t)(strcmp(mlops_error_message(), "from the other thread") == 0);
+}
+
+START_TEST(test_error_is_per_thread)
+{
+    /* A7: the message is thread-local */
+    mlops_error_set(MLOPS_E_NOTFOUND, "from the main thread");
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, thread_error, NULL), 0);
+    void *ok = NULL;
+    pthread_join(t, &ok);
+    ck_assert(ok != NULL);
+    ck_assert_str_eq(mlops_error_message(), "from the main thread");
+    ck_assert_int_eq(mlops_error_status(), MLOPS_E_NOTFOUND);
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -356,6 +378,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, test_version);
     tcase_add_test(tc, test_status_strings);
     tcase_add_test(tc, test_error_message);
+    tcase_add_test(tc, test_error_is_per_thread);
     tcase_add_test(tc, test_options_abi);
     tcase_add_test(tc, test_env_create);
     tcase_add_test(tc, test_clock_injection);
