@@ -810,7 +810,7 @@ static int cmd_list(cli_ctx *ctx, int argc, char **argv, const char *verb)
                 printf("tags:        %s\n", d->tags);
             const char *rows = strstr(js, "\"offline_rows\": ");
             if (rows)
-                printf("offline rows: %s\n", rows + 16);
+                printf("offline rows: %llu\n", strtoull(rows + 16, NULL, 10));
         }
         mlops_string_free(ctx->env, js);
         mlops_feature_view_close(v);
