@@ -57,6 +57,8 @@ mlops_status mlops__fcol_push_str(const mlops_env *env, mlops__fcol *c, size_t r
                                   size_t n, bool valid);
 mlops_status mlops__fcol_alloc_valid(const mlops_env *env, mlops__fcol *c, size_t n);
 uint64_t mlops__table_line(const mlops_feature_table *t, size_t row);
+/* "line" for rows read from CSV (numbered as in the file), else "row" (from 0). */
+#define MLOPS__WHERE(t) ((t)->lines ? "line" : "row")
 
 /* Convert a column to the wanted type (a copy, typed); STRING input is parsed,
  * timestamps (want_ts) as epoch seconds or RFC 3339 into microseconds. On a

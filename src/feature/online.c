@@ -828,8 +828,9 @@ mlops_status mlops_feature_online_push(uint64_t *written_out, mlops_feature_onli
         if (conv[i].valid)
             for (size_t r = 0; r < table->n_rows; r++)
                 if (!conv[i].valid[r]) {
-                    st = mlops__error(MLOPS_E_INVALID, "push to '%s': line %llu: '%s' is null",
-                                      view, (unsigned long long)mlops__table_line(table, r), name);
+                    st = mlops__error(MLOPS_E_INVALID, "push to '%s': %s %llu: '%s' is null",
+                                      view, MLOPS__WHERE(table),
+                                      (unsigned long long)mlops__table_line(table, r), name);
                     break;
                 }
         if (i < d->n_keys)

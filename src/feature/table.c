@@ -113,7 +113,7 @@ int mlops__table_find(const mlops_feature_table *t, const char *name)
 
 uint64_t mlops__table_line(const mlops_feature_table *t, size_t row)
 {
-    return t->lines ? t->lines[row] : (uint64_t)row + 1;
+    return t->lines ? t->lines[row] : (uint64_t)row;
 }
 
 /* Add a column with storage for n_rows (zeroed); STRING gets n_rows+1 offsets. */
@@ -631,8 +631,8 @@ mlops_status mlops__fcol_convert(mlops__fcol *out, const mlops_env *env,
         else
             ok = parse_vec(s, len, (float *)(void *)dst, dim);
         if (!ok) {
-            st = mlops__error(MLOPS_E_INVALID, "line %llu, column %zu ('%s'): '%.60s' is not %s",
-                              (unsigned long long)mlops__table_line(t, i), col + 1, src->name, s,
+            st = mlops__error(MLOPS_E_INVALID, "%s %llu, column %zu ('%s'): '%.60s' is not %s",
+                              MLOPS__WHERE(t), (unsigned long long)mlops__table_line(t, i), col + 1, src->name, s,
                               want_ts ? "a timestamp (epoch seconds or RFC 3339)"
                               : type == MLOPS_FEATURE_INT64 ? "an int64"
                               : type == MLOPS_FEATURE_FLOAT64 ? "a float64"

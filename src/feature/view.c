@@ -1183,8 +1183,8 @@ static mlops_status ingest_table(ingest_ctx *c, const mlops_feature_table *t)
             for (size_t r = 0; r < t->n_rows; r++)
                 if (!cols[nc - 1].valid[r]) {
                     st = mlops__error(MLOPS_E_INVALID,
-                                      "line %llu, column %d ('%s'): a %s cannot be null",
-                                      (unsigned long long)mlops__table_line(t, r), ci + 1, name,
+                                      "%s %llu, column %d ('%s'): a %s cannot be null",
+                                      MLOPS__WHERE(t), (unsigned long long)mlops__table_line(t, r), ci + 1, name,
                                       i < d->n_keys ? "join key" : "timestamp");
                     break;
                 }
