@@ -15,9 +15,11 @@ await c.run(`CREATE TABLE f AS SELECT * FROM read_csv('${feat}', header=true,
 await c.run(`CREATE TABLE e AS SELECT row_number() OVER () - 1 AS i, * FROM read_csv('${ent}',
   header=true, columns={'entity_id':'BIGINT','event_ts':'BIGINT'})`);
 const times = [];
+const cpus = [];
 for (let r = 0; r < Number(repeat); r++) {
   await c.run('DROP TABLE IF EXISTS out');
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   await c.run(`CREATE TABLE out AS
     WITH fd AS (SELECT * FROM f QUALIFY row_number() OVER
                 (PARTITION BY entity_id, event_ts ORDER BY created_ts DESC) = 1)
@@ -29,6 +31,8 @@ for (let r = 0; r < Number(repeat); r++) {
       CASE WHEN e.event_ts - fd.event_ts <= ${TTL} THEN fd.f3 END AS f3
     FROM e ASOF LEFT JOIN fd ON e.entity_id = fd.entity_id AND e.event_ts >= fd.event_ts`);
   times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  const c1 = process.cpuUsage(c0);
+  cpus.push((c1.user + c1.system) / 1e6);
 }
 times.sort((a, b) => a - b);
 const q = await c.runAndReadAll(`SELECT count(*) AS rows, count(event_ts) AS matched,
@@ -43,4 +47,6 @@ const q = await c.runAndReadAll(`SELECT count(*) AS rows, count(event_ts) AS mat
 const r = q.getRows()[0].map((x) => String(x));
 console.log(`rows=${r[0]} matched=${r[1]} sum_event_ts=${r[2]} sum_created_ts=${r[3]} ` +
   `sum_f_micro=${r[4]}:${r[5]}:${r[6]}:${r[7]} w_created=${r[8]} w_f0=${r[9]}`);
+cpus.sort((a, b) => a - b);
 console.log(`TIME ${times[Math.floor(times.length / 2)].toFixed(4)}`);
+console.log(`CPU ${cpus[Math.floor(cpus.length / 2)].toFixed(4)}`);

@@ -74,6 +74,7 @@ def pit(args, n):
     figs = dict(re.findall(r"^FIGURE (\S+)=(\S+)$", ours, re.M))
     sums = {"libmlops": checksum_of(ours)}
     times = {"libmlops": float(figs["pit_join_s"])}
+    cpus = {"libmlops": float(figs["pit_join_cpu_s"])}
     tag = f"{n:.0e}".replace("+0", "").replace("+", "")
     for k, v in figs.items():
         figure(f"{k}_{tag}", v)
@@ -81,11 +82,13 @@ def pit(args, n):
                   "3" if n <= 1_000_000 else "1"])
     sums["pandas"] = checksum_of(pd_out)
     times["pandas"] = float(re.search(r"TIME (\S+)", pd_out).group(1))
+    cpus["pandas"] = float(re.search(r"CPU (\S+)", pd_out).group(1))
     if shutil.which("node") and os.path.isdir(os.path.join(HERE, "node_modules", "@duckdb")):
         dk = run(["node", os.path.join(HERE, "duckdb_pit.mjs"), fcsv, ecsv, "2",
                   "3" if n <= 1_000_000 else "1"])
         sums["duckdb"] = checksum_of(dk)
         times["duckdb"] = float(re.search(r"TIME (\S+)", dk).group(1))
+        cpus["duckdb"] = float(re.search(r"CPU (\S+)", dk).group(1))
     else:
         print("duckdb: @duckdb/node-api is not installed under bench/feature/node_modules "
               "(npm install in bench/feature); skipped", flush=True)
@@ -98,9 +101,11 @@ def pit(args, n):
     figure(f"pit_checksums_ok_{tag}", int(ok))
     for tool, t in times.items():
         figure(f"pit_{tool}_join_s_{tag}", f"{t:.4f}")
+        figure(f"pit_{tool}_join_cpu_s_{tag}", f"{cpus[tool]:.4f}")
     for tool in ("pandas", "duckdb"):
         if tool in times:
             figure(f"pit_speedup_vs_{tool}_{tag}", f"{times[tool] / times['libmlops']:.1f}")
+            figure(f"pit_cpu_ratio_vs_{tool}_{tag}", f"{cpus[tool] / cpus['libmlops']:.1f}")
     return ok
 
 
@@ -176,7 +181,8 @@ def main():
     if args.data is None:
         args.data = os.path.join(args.build, "benchdata")
     os.makedirs(args.data, exist_ok=True)
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}", flush=True)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
+          "(times are wall-clock medians; cpu = process CPU time, all threads)", flush=True)
     ok = True
     for s in args.sizes.split(","):
         if s:

@@ -143,7 +143,11 @@ typedef struct mlops__fdata {
     int key_col[MLOPS_FEATURE_MAX_KEYS];
     int ts_col;
     int cr_col;
+    _Atomic(void *) index; /* the join index, built on first use */
 } mlops__fdata;
+
+/* Release a join index (join.c). */
+void mlops__fidx_free(const mlops_env *env, void *index);
 
 typedef struct mlops__fcache {
     char *view;
@@ -203,7 +207,7 @@ size_t mlops__fkey_encode_str(uint8_t *out, size_t cap, const char *s, size_t n)
 /* Latest row per key with event in [start, end]: fills rows_out (row indexes
  * into data->t), count_out. */
 mlops_status mlops__flatest_rows(uint32_t **rows_out, size_t *count_out, const mlops_env *env,
-                                 const mlops__fdata *data, const mlops__fdef *d,
-                                 int64_t start_us, int64_t end_us);
+                                 mlops__fdata *data, const mlops__fdef *d, int64_t start_us,
+                                 int64_t end_us);
 
 #endif

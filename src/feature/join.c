@@ -245,11 +245,17 @@ typedef struct frow {
     uint32_t pad;
 } frow;
 
+/* The index of a view's offline data: rows grouped by key id, each group
+ * sorted by (event, created, ingest order), kept as separate arrays so a
+ * group's event times are contiguous. Built once per data version and
+ * cached with the decoded data. */
 typedef struct prep {
     keymap km;
     keycols fk;
     uint32_t *off; /* n_ids + 1 */
-    frow *rows;    /* grouped by key id, then by (ev, cr, row) */
+    int64_t *ev;   /* sorted event times */
+    int64_t *cr;   /* sorted created times (0 when the view has none) */
+    uint32_t *row; /* the row of each sorted position */
 } prep;
 
 static int frow_cmp(const void *a, const void *b)
@@ -266,7 +272,9 @@ static void prep_free(const mlops_env *env, prep *p)
 {
     keymap_free(env, &p->km);
     mlops__free(env, p->off);
-    mlops__free(env, p->rows);
+    mlops__free(env, p->ev);
+    mlops__free(env, p->cr);
+    mlops__free(env, p->row);
 }
 
 static mlops_status prep_build(prep *p, const mlops_env *env, const mlops__fdata *data,
@@ -289,13 +297,18 @@ static mlops_status prep_build(prep *p, const mlops_env *env, const mlops__fdata
         return st;
     }
     size_t K = p->km.n_ids;
+    frow *rows = mlops__malloc(env, (M ? M : 1) * sizeof(frow));
     p->off = mlops__calloc(env, K + 2, sizeof(uint32_t));
-    p->rows = mlops__malloc(env, (M ? M : 1) * sizeof(frow));
-    if (p->off == NULL || p->rows == NULL) {
+    p->ev = mlops__malloc(env, (M ? M : 1) * sizeof(int64_t));
+    p->cr = mlops__malloc(env, (M ? M : 1) * sizeof(int64_t));
+    p->row = mlops__malloc(env, (M ? M : 1) * sizeof(uint32_t));
+    if (rows == NULL || p->off == NULL || p->ev == NULL || p->cr == NULL || p->row == NULL) {
         mlops__free(env, fid);
+        mlops__free(env, rows);
         prep_free(env, p);
         return mlops__nomem();
     }
+    /* a stable counting sort by key id keeps ingest order inside each group */
     uint32_t *cnt = p->off + 1;
     for (size_t i = 0; i < M; i++)
         cnt[fid[i]]++;
@@ -305,35 +318,70 @@ static mlops_status prep_build(prep *p, const mlops_env *env, const mlops__fdata
         p->off[k] = acc;
         acc += c;
     }
-    /* off[k] is now the start of group k-1 shifted: use off[k+1] as a cursor */
-    uint32_t *cur = p->off + 1;
+    uint32_t *cur = p->off + 1; /* cur[k] walks group k; it ends at group k's end */
     for (size_t i = 0; i < M; i++) {
-        frow *f = &p->rows[cur[fid[i]]++];
+        frow *f = &rows[cur[fid[i]]++];
         f->ev = ev[i];
         f->cr = cr ? cr[i] : 0;
         f->row = (uint32_t)i;
         f->pad = 0;
     }
-    /* cursors ended at each group's end: off[k] = start of k, off[k+1] = end */
     mlops__free(env, fid);
     for (size_t k = 0; k < K; k++) {
-        frow *g = p->rows + p->off[k];
+        frow *g = rows + p->off[k];
         size_t n = p->off[k + 1] - p->off[k];
-        if (n <= 1)
-            continue;
-        if (n <= 32) {
-            for (size_t i = 1; i < n; i++) {
+        if (n > 32) {
+            qsort(g, n, sizeof(frow), frow_cmp);
+        } else {
+            for (size_t i = 1; i < n; i++) { /* stable: equal keys keep ingest order */
                 frow x = g[i];
                 size_t j = i;
-                while (j > 0 && (g[j - 1].ev > x.ev || (g[j - 1].ev == x.ev && g[j - 1].cr > x.cr))) {
+                while (j > 0 &&
+                       (g[j - 1].ev > x.ev || (g[j - 1].ev == x.ev && g[j - 1].cr > x.cr))) {
                     g[j] = g[j - 1];
                     j--;
                 }
                 g[j] = x;
             }
-        } else
-            qsort(g, n, sizeof(frow), frow_cmp);
+        }
     }
+    for (size_t i = 0; i < M; i++) {
+        p->ev[i] = rows[i].ev;
+        p->cr[i] = rows[i].cr;
+        p->row[i] = rows[i].row;
+    }
+    mlops__free(env, rows);
+    return MLOPS_OK;
+}
+
+void mlops__fidx_free(const mlops_env *env, void *index)
+{
+    if (index == NULL)
+        return;
+    prep_free(env, index);
+    mlops__free(env, index);
+}
+
+/* The cached index of the data (built by the first join that needs it). */
+static mlops_status prep_get(const prep **out, const mlops_env *env, mlops__fdata *data,
+                             const mlops__fdef *d)
+{
+    void *cur = atomic_load(&data->index);
+    if (cur == NULL) {
+        prep *p = mlops__malloc(env, sizeof(*p));
+        if (p == NULL)
+            return mlops__nomem();
+        mlops_status st = prep_build(p, env, data, d);
+        if (st != MLOPS_OK) {
+            mlops__free(env, p);
+            return st;
+        }
+        if (atomic_compare_exchange_strong(&data->index, &cur, (void *)p))
+            cur = p;
+        else
+            mlops__fidx_free(env, p); /* another thread built it first */
+    }
+    *out = cur;
     return MLOPS_OK;
 }
 
@@ -349,25 +397,29 @@ typedef struct match_job {
     size_t lo, hi;
     uint32_t *match;
     /* gather */
-    const mlops_feature_table *data;
     mlops__fcol **out_cols;
     const mlops__fcol **src_cols;
     size_t n_gather;
+    mlops__fcol *out_ev; /* matched event / created times, or NULL */
+    mlops__fcol *out_cr;
 } match_job;
 
-static inline uint32_t match_one(const prep *p, uint32_t id, int64_t t, int64_t ttl,
+/* The sorted position of the winner in group id for time t, or UINT32_MAX. */
+static inline uint32_t match_pos(const prep *p, uint32_t id, int64_t t, int64_t ttl,
                                  bool knowledge)
 {
-    const frow *g = p->rows + p->off[id];
-    size_t n = p->off[id + 1] - p->off[id];
+    size_t g0 = p->off[id];
+    const int64_t *g = p->ev + g0;
+    size_t n = p->off[id + 1] - g0;
     /* last index with ev <= t */
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) >> 1;
-        if (g[mid].ev <= t)
-            lo = mid + 1;
-        else
-            hi = mid;
+    size_t lo = 0;
+    while (n > 0) {
+        size_t half = n >> 1;
+        if (g[lo + half] <= t) {
+            lo += half + 1;
+            n -= half + 1;
+        } else
+            n = half;
     }
     if (lo == 0)
         return UINT32_MAX;
@@ -377,16 +429,16 @@ static inline uint32_t match_one(const prep *p, uint32_t id, int64_t t, int64_t 
     size_t j = lo - 1;
     if (knowledge) {
         for (;;) {
-            if (g[j].ev < min_ev)
+            if (g[j] < min_ev)
                 return UINT32_MAX;
-            if (g[j].cr <= t)
-                return g[j].row;
+            if (p->cr[g0 + j] <= t)
+                return (uint32_t)(g0 + j);
             if (j == 0)
                 return UINT32_MAX;
             j--;
         }
     }
-    return g[j].ev >= min_ev ? g[j].row : UINT32_MAX;
+    return g[j] >= min_ev ? (uint32_t)(g0 + j) : UINT32_MAX;
 }
 
 static void gather_range(const match_job *j)
@@ -409,22 +461,71 @@ static void gather_range(const match_job *j)
     }
 }
 
+#define BATCH 16
+
+/* Entity rows in batches: find the key ids and prefetch their groups, then
+ * search the groups and prefetch the winners' values, then copy them. The
+ * random reads of a batch overlap instead of waiting one after another. */
 static void *match_run(void *arg)
 {
     match_job *j = arg;
     const prep *p = j->p;
-    for (size_t i = j->lo; i < j->hi; i++) {
-        uint32_t m = UINT32_MAX;
-        if (j->ets_valid == NULL || j->ets_valid[i]) {
-            if (!key_null(j->ek, i)) {
-                uint32_t id = keymap_find(&p->km, &p->fk, j->ek, i);
-                if (id != UINT32_MAX)
-                    m = match_one(p, id, j->ets[i], j->ttl, j->knowledge);
-            }
+    const bool simple = j->n_gather <= 16;
+    for (size_t base = j->lo; base < j->hi; base += BATCH) {
+        size_t n = j->hi - base < BATCH ? j->hi - base : BATCH;
+        uint32_t ids[BATCH], pos[BATCH];
+        for (size_t k = 0; k < n; k++) {
+            size_t i = base + k;
+            uint32_t id = UINT32_MAX;
+            if ((j->ets_valid == NULL || j->ets_valid[i]) && !key_null(j->ek, i))
+                id = keymap_find(&p->km, &p->fk, j->ek, i);
+            ids[k] = id;
+            if (id != UINT32_MAX)
+                __builtin_prefetch(&p->off[id]);
         }
-        j->match[i] = m;
+        for (size_t k = 0; k < n; k++)
+            if (ids[k] != UINT32_MAX) {
+                uint32_t g0 = p->off[ids[k]];
+                __builtin_prefetch(&p->ev[g0]);
+                __builtin_prefetch(&p->row[g0]);
+            }
+        for (size_t k = 0; k < n; k++) {
+            size_t i = base + k;
+            uint32_t q = ids[k] == UINT32_MAX
+                             ? UINT32_MAX
+                             : match_pos(p, ids[k], j->ets[i], j->ttl, j->knowledge);
+            pos[k] = q;
+            uint32_t r = q == UINT32_MAX ? UINT32_MAX : p->row[q];
+            j->match[i] = r;
+            if (r != UINT32_MAX && simple)
+                for (size_t c = 0; c < j->n_gather; c++) {
+                    const mlops__fcol *s = j->src_cols[c];
+                    __builtin_prefetch((const uint8_t *)s->data +
+                                       (size_t)r * mlops__ftype_width(s->type, s->dim));
+                }
+        }
+        if (j->out_ev)
+            for (size_t k = 0; k < n; k++) {
+                size_t i = base + k;
+                if (pos[k] == UINT32_MAX) {
+                    j->out_ev->valid[i] = 0;
+                    if (j->out_cr)
+                        j->out_cr->valid[i] = 0;
+                } else {
+                    ((int64_t *)j->out_ev->data)[i] = p->ev[pos[k]];
+                    if (j->out_cr)
+                        ((int64_t *)j->out_cr->data)[i] = p->cr[pos[k]];
+                }
+            }
+        if (simple) {
+            match_job sub = *j;
+            sub.lo = base;
+            sub.hi = base + n;
+            gather_range(&sub);
+        }
     }
-    gather_range(j);
+    if (!simple)
+        gather_range(j);
     return NULL;
 }
 
@@ -767,12 +868,9 @@ mlops_status mlops_feature_store_join(mlops_feature_table **out, mlops_feature_s
             }
             ek.c[k] = &kc[k];
         }
-        prep p;
-        bool have_prep = false;
-        if (st == MLOPS_OK) {
-            st = prep_build(&p, env, vr->data, d);
-            have_prep = st == MLOPS_OK;
-        }
+        const prep *p = NULL;
+        if (st == MLOPS_OK)
+            st = prep_get(&p, env, vr->data, d);
         /* fixed-width ingested features are gathered by the workers */
         mlops__fcol *gout[64 + 2];
         const mlops__fcol *gsrc[64 + 2];
@@ -788,14 +886,13 @@ mlops_status mlops_feature_store_join(mlops_feature_table **out, mlops_feature_s
                 gsrc[ng] = &vr->data->t->cols[mlops__table_find(vr->data->t, f->name)];
                 ng++;
             }
+            mlops__fcol *out_ev = NULL, *out_cr = NULL;
             if (o.flags & MLOPS_JOIN_TIMESTAMPS) {
                 size_t base = ncol0 + rs.n_refs + 2 * v;
-                gout[ng] = &res->cols[base];
-                gsrc[ng++] = &vr->data->t->cols[vr->data->ts_col];
-                if (vr->data->cr_col >= 0) {
-                    gout[ng] = &res->cols[base + 1];
-                    gsrc[ng++] = &vr->data->t->cols[vr->data->cr_col];
-                } else
+                out_ev = &res->cols[base];
+                if (vr->data->cr_col >= 0)
+                    out_cr = &res->cols[base + 1];
+                else
                     memset(res->cols[base + 1].valid, 0, N);
             }
             unsigned nt = o.threads ? o.threads : 2;
@@ -809,8 +906,10 @@ mlops_status mlops_feature_store_join(mlops_feature_table **out, mlops_feature_s
             for (unsigned k = 0; k < nt; k++) {
                 match_job *j = &jobs[k];
                 memset(j, 0, sizeof(*j));
-                j->p = &p;
+                j->p = p;
                 j->ek = &ek;
+                j->out_ev = out_ev;
+                j->out_cr = out_cr;
                 j->ets = ets.data;
                 j->ets_valid = ets.valid;
                 j->ttl = d->ttl_us;
@@ -843,8 +942,6 @@ mlops_status mlops_feature_store_join(mlops_feature_table **out, mlops_feature_s
                     st = fill_col(&res->cols[ncol0 + i], fs, vr, rs.refs[i].feat, match, N);
             }
         }
-        if (have_prep)
-            prep_free(env, &p);
         for (size_t k = 0; k < d->n_keys; k++)
             mlops__fcol_release(env, &kc[k]);
     }
@@ -860,37 +957,34 @@ out:
 }
 
 mlops_status mlops__flatest_rows(uint32_t **rows_out, size_t *count_out, const mlops_env *env,
-                                 const mlops__fdata *data, const mlops__fdef *d,
-                                 int64_t start_us, int64_t end_us)
+                                 mlops__fdata *data, const mlops__fdef *d, int64_t start_us,
+                                 int64_t end_us)
 {
     *rows_out = NULL;
     *count_out = 0;
-    prep p;
-    mlops_status st = prep_build(&p, env, data, d);
+    const prep *p = NULL;
+    mlops_status st = prep_get(&p, env, data, d);
     if (st != MLOPS_OK)
         return st;
-    size_t K = p.km.n_ids;
+    size_t K = p->km.n_ids;
     uint32_t *rows = mlops__malloc(env, (K ? K : 1) * sizeof(uint32_t));
-    if (rows == NULL) {
-        prep_free(env, &p);
+    if (rows == NULL)
         return mlops__nomem();
-    }
     size_t n = 0;
     for (size_t k = 0; k < K; k++) {
-        const frow *g = p.rows + p.off[k];
-        size_t cnt = p.off[k + 1] - p.off[k];
+        const int64_t *g = p->ev + p->off[k];
+        size_t cnt = p->off[k + 1] - p->off[k];
         size_t lo = 0, hi = cnt;
         while (lo < hi) {
             size_t mid = (lo + hi) >> 1;
-            if (g[mid].ev <= end_us)
+            if (g[mid] <= end_us)
                 lo = mid + 1;
             else
                 hi = mid;
         }
-        if (lo > 0 && g[lo - 1].ev >= start_us)
-            rows[n++] = g[lo - 1].row;
+        if (lo > 0 && g[lo - 1] >= start_us)
+            rows[n++] = p->row[p->off[k] + lo - 1];
     }
-    prep_free(env, &p);
     *rows_out = rows;
     *count_out = n;
     return MLOPS_OK;

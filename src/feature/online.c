@@ -942,6 +942,68 @@ static double slot_f64(const mlops__fdef_feature *f, const oval *v, size_t s)
     return (double)(int64_t)x;
 }
 
+typedef struct rref {
+    size_t view; /* index into on->views */
+    int fi;
+    const mlops__fdef_feature *f;
+    mlops_feature_fn fn;
+    void *pl;
+    size_t slot; /* index of this ref's view among the call's distinct views */
+} rref;
+
+/* Resolve refs under the read lock; 1 if a view must be loaded first
+ * (*missing names it), 0 when resolved, <0 on error. */
+static int resolve_refs(rref *rr, size_t *n_distinct, size_t *distinct, mlops_feature_online *on,
+                        const char *const *refs, size_t n_refs, char *missing, size_t cap)
+{
+    *n_distinct = 0;
+    for (size_t j = 0; j < n_refs; j++) {
+        const char *r = refs[j];
+        const char *colon = r ? strchr(r, ':') : NULL;
+        if (colon == NULL || colon == r || colon[1] == 0)
+            return mlops__error(MLOPS_E_INVALID, "feature ref '%.200s' must be 'view:feature'",
+                                r ? r : "(null)");
+        char vname[MLOPS_FEATURE_MAX_NAME + 1];
+        uint32_t ver;
+        mlops_status st = mlops__fref_split_view(vname, sizeof(vname), &ver, r,
+                                                 (size_t)(colon - r));
+        if (st != MLOPS_OK)
+            return st;
+        oview *ov = find_view(on, vname, strlen(vname));
+        if (ov == NULL) {
+            snprintf(missing, cap, "%s", vname);
+            return 1;
+        }
+        const mlops__fdef *d = ov->def;
+        if (ver && ver != d->version)
+            return mlops__error(MLOPS_E_NOTFOUND,
+                                "the online store serves view '%s' at v%u; '%s' is not served",
+                                vname, d->version, r);
+        int fi = mlops__fdef_feature_index(d, colon + 1);
+        if (fi < 0)
+            return mlops__error(MLOPS_E_NOTFOUND, "feature view '%s' has no feature '%s'", vname,
+                                colon + 1);
+        rr[j].view = (size_t)(ov - on->views);
+        rr[j].fi = fi;
+        rr[j].f = &d->features[fi];
+        rr[j].fn = NULL;
+        rr[j].pl = NULL;
+        if (rr[j].f->transform == MLOPS_TRANSFORM_FUNCTION &&
+            !mlops__ffn_find(on->fs, rr[j].f->function, &rr[j].fn, &rr[j].pl))
+            return mlops__error(MLOPS_E_NOTFOUND,
+                                "function '%s' used by '%s' is not registered on this feature "
+                                "store",
+                                rr[j].f->function, r);
+        size_t k = 0;
+        while (k < *n_distinct && distinct[k] != rr[j].view)
+            k++;
+        if (k == *n_distinct)
+            distinct[(*n_distinct)++] = rr[j].view;
+        rr[j].slot = k;
+    }
+    return 0;
+}
+
 mlops_status mlops_feature_online_get(mlops_feature_value *out, mlops_feature_online *on,
                                       const char *const *refs, size_t n_refs,
                                       const char *const *key_names, size_t n_key_names,
@@ -955,73 +1017,66 @@ mlops_status mlops_feature_online_get(mlops_feature_value *out, mlops_feature_on
                             MLOPS_FEATURE_MAX_FEATURES * 16);
     memset(out, 0, n_refs * n_entities * sizeof(*out));
     const mlops_env *env = on->env;
+    /* small calls use the stack: a lookup allocates nothing */
+    rref rr_stack[16];
+    size_t dv_stack[16];
+    const oval *vals_stack[16];
+    rref *rr = rr_stack;
+    size_t *distinct = dv_stack;
+    const oval **vals = vals_stack;
+    if (n_refs > 16) {
+        rr = mlops__malloc(env, n_refs * sizeof(rref));
+        distinct = mlops__malloc(env, n_refs * sizeof(size_t));
+        vals = mlops__malloc(env, n_refs * sizeof(oval *));
+        if (rr == NULL || distinct == NULL || vals == NULL) {
+            mlops__free(env, rr);
+            mlops__free(env, distinct);
+            mlops__free(env, vals);
+            return mlops__nomem();
+        }
+    }
     int64_t now = mlops__now_ns(env) / 1000;
     mlops_status st = MLOPS_OK;
+    size_t nd = 0;
+    char missing[MLOPS_FEATURE_MAX_NAME + 1];
     pthread_rwlock_rdlock(&on->lock);
-    for (size_t j = 0; j < n_refs && st == MLOPS_OK; j++) {
-        const char *r = refs[j];
-        const char *colon = r ? strchr(r, ':') : NULL;
-        if (colon == NULL || colon == r || colon[1] == 0) {
-            st = mlops__error(MLOPS_E_INVALID, "feature ref '%.200s' must be 'view:feature'",
-                              r ? r : "(null)");
+    for (int tries = 0;; tries++) {
+        int rc = resolve_refs(rr, &nd, distinct, on, refs, n_refs, missing, sizeof(missing));
+        if (rc <= 0) {
+            st = rc;
             break;
         }
-        char vname[MLOPS_FEATURE_MAX_NAME + 1];
-        uint32_t ver;
-        st = mlops__fref_split_view(vname, sizeof(vname), &ver, r, (size_t)(colon - r));
+        /* load the missing view under the write lock, then resolve again */
+        pthread_rwlock_unlock(&on->lock);
+        pthread_rwlock_wrlock(&on->lock);
+        oview *ov = NULL;
+        st = load_view(&ov, on, missing);
+        pthread_rwlock_unlock(&on->lock);
+        pthread_rwlock_rdlock(&on->lock);
         if (st != MLOPS_OK)
             break;
-        oview *ov = find_view(on, vname, strlen(vname));
-        if (ov == NULL) {
-            pthread_rwlock_unlock(&on->lock);
-            pthread_rwlock_wrlock(&on->lock);
-            st = load_view(&ov, on, vname);
-            pthread_rwlock_unlock(&on->lock);
-            pthread_rwlock_rdlock(&on->lock);
-            if (st != MLOPS_OK)
-                break;
-            /* the views array may have moved: find it again under the read lock */
-            ov = find_view(on, vname, strlen(vname));
-            if (ov == NULL) {
-                st = mlops__error(MLOPS_E_INTERNAL, "view '%s' vanished", vname);
-                break;
-            }
-            /* earlier refs of this call keep borrowed pointers into blocks,
-             * which loading another view does not move */
-        }
-        const mlops__fdef *d = ov->def;
-        if (ver && ver != d->version) {
-            st = mlops__error(MLOPS_E_NOTFOUND,
-                              "the online store serves view '%s' at v%u; '%s' is not served",
-                              vname, d->version, r);
+        if (tries > (int)n_refs + 4) {
+            st = mlops__error(MLOPS_E_INTERNAL, "views keep vanishing");
             break;
         }
-        int fi = mlops__fdef_feature_index(d, colon + 1);
-        if (fi < 0) {
-            st = mlops__error(MLOPS_E_NOTFOUND, "feature view '%s' has no feature '%s'", vname,
-                              colon + 1);
-            break;
-        }
-        const mlops__fdef_feature *f = &d->features[fi];
-        mlops_feature_fn fn = NULL;
-        void *pl = NULL;
-        if (f->transform == MLOPS_TRANSFORM_FUNCTION &&
-            !mlops__ffn_find(on->fs, f->function, &fn, &pl)) {
-            st = mlops__error(MLOPS_E_NOTFOUND,
-                              "function '%s' used by '%s' is not registered on this feature "
-                              "store",
-                              f->function, r);
-            break;
-        }
-        for (size_t i = 0; i < n_entities && st == MLOPS_OK; i++) {
-            mlops_feature_value *o = &out[i * n_refs + j];
+    }
+    for (size_t i = 0; i < n_entities && st == MLOPS_OK; i++) {
+        /* one key and one probe per view, whatever the number of its refs */
+        for (size_t k = 0; k < nd && st == MLOPS_OK; k++) {
+            const oview *ov = &on->views[distinct[k]];
             uint8_t key[2048];
             size_t klen = 0;
-            st = entity_key(key, &klen, d, key_names, n_key_names,
+            st = entity_key(key, &klen, ov->def, key_names, n_key_names,
                             key_values + i * n_key_names);
-            if (st != MLOPS_OK)
-                break;
-            const oval *v = ov_find(ov, key, klen, mlops__xxh3_64(key, klen, 0));
+            if (st == MLOPS_OK)
+                vals[k] = ov_find(ov, key, klen, mlops__xxh3_64(key, klen, 0));
+        }
+        for (size_t j = 0; j < n_refs && st == MLOPS_OK; j++) {
+            mlops_feature_value *o = &out[i * n_refs + j];
+            const oview *ov = &on->views[rr[j].view];
+            const mlops__fdef *d = ov->def;
+            const mlops__fdef_feature *f = rr[j].f;
+            const oval *v = vals[rr[j].slot];
             o->type = f->type;
             if (v == NULL) {
                 o->status = MLOPS_FEATURE_NOT_FOUND;
@@ -1033,19 +1088,20 @@ mlops_status mlops_feature_online_get(mlops_feature_value *out, mlops_feature_on
                 continue;
             }
             if (f->transform == MLOPS_TRANSFORM_NONE) {
-                value_from_slot(o, f, v, (size_t)ov->fslot[fi]);
+                value_from_slot(o, f, v, (size_t)ov->fslot[rr[j].fi]);
                 continue;
             }
             double x[8], y;
             bool ok = true;
             for (int k = 0; k < f->n_in && ok; k++) {
-                int s = ov->fslot[f->in_idx[k]];
-                if (!OV_PRESENT(v)[s])
+                int sl = ov->fslot[f->in_idx[k]];
+                if (!OV_PRESENT(v)[sl])
                     ok = false;
                 else
-                    x[k] = slot_f64(&d->features[f->in_idx[k]], v, (size_t)s);
+                    x[k] = slot_f64(&d->features[f->in_idx[k]], v, (size_t)sl);
             }
-            int rc = ok ? mlops__transform_eval(f, fn, pl, x, (size_t)f->n_in, &y) : 1;
+            int rc = ok ? mlops__transform_eval(f, rr[j].fn, rr[j].pl, x, (size_t)f->n_in, &y)
+                        : 1;
             if (rc < 0) {
                 st = rc;
                 break;
@@ -1062,5 +1118,10 @@ mlops_status mlops_feature_online_get(mlops_feature_value *out, mlops_feature_on
         }
     }
     pthread_rwlock_unlock(&on->lock);
+    if (rr != rr_stack) {
+        mlops__free(env, rr);
+        mlops__free(env, distinct);
+        mlops__free(env, vals);
+    }
     return st;
 }

@@ -1499,6 +1499,7 @@ void mlops__fdata_unref(const mlops_env *env, mlops__fdata *data)
 {
     if (data == NULL || atomic_fetch_sub(&data->refs, 1) != 1)
         return;
+    mlops__fidx_free(env, atomic_load(&data->index));
     mlops_feature_table_free(data->t);
     mlops__free(env, data);
 }
@@ -1511,6 +1512,7 @@ static mlops_status fdata_build(mlops__fdata **out, mlops_feature_store *fs,
     if (data == NULL)
         return mlops__nomem();
     atomic_init(&data->refs, 1);
+    atomic_init(&data->index, NULL);
     mlops_status st = mlops_feature_table_create(&data->t, fs->env);
     if (st != MLOPS_OK) {
         mlops__free(env, data);
