@@ -487,6 +487,9 @@ static mlops_status load_view(oview **out, mlops_feature_online *on, const char 
 
 /* ---- writing ---- */
 
+#define PENDING_MAX 8192
+#define PIDX_SIZE 32768
+
 typedef struct writer {
     mlops_feature_online *on;
     oview *ov;
@@ -495,6 +498,7 @@ typedef struct writer {
     oval **pending;
     uint64_t *pend_hash;
     size_t n_pending, cap, hcap;
+    uint32_t *pidx; /* open addressing over the pending values: PIDX_SIZE slots */
     mlops__buf enc;
     uint64_t written;
 } writer;
@@ -518,6 +522,7 @@ static mlops_status writer_flush(writer *w)
     if (st == MLOPS_OK)
         w->written += w->n_pending;
     w->n_pending = 0;
+    memset(w->pidx, 0xff, PIDX_SIZE * sizeof(uint32_t));
     mlops_batch_clear(w->batch);
     return st;
 }
@@ -528,11 +533,18 @@ static mlops_status writer_offer(writer *w, oval *v)
     const uint8_t *key = OV_KEY(v);
     uint64_t h = mlops__xxh3_64(key, v->klen, 0);
     const oval *old = ov_find(w->ov, key, v->klen, h);
-    /* also compare with a value pending in this batch */
-    for (size_t i = w->n_pending; old == NULL && i-- > 0;)
-        if (w->pend_hash[i] == h && w->pending[i]->klen == v->klen &&
-            memcmp(OV_KEY(w->pending[i]), key, v->klen) == 0)
-            old = w->pending[i];
+    /* a value for the same entity may be pending in this batch: it is newer */
+    size_t ps = (size_t)h & (PIDX_SIZE - 1);
+    for (;; ps = (ps + 1) & (PIDX_SIZE - 1)) {
+        uint32_t pi = w->pidx[ps];
+        if (pi == UINT32_MAX)
+            break;
+        if (w->pend_hash[pi] == h && w->pending[pi]->klen == v->klen &&
+            memcmp(OV_KEY(w->pending[pi]), key, v->klen) == 0) {
+            old = w->pending[pi];
+            break;
+        }
+    }
     if (old && old->ev > v->ev) {
         mlops__free(w->on->env, v);
         return MLOPS_OK;
@@ -557,8 +569,19 @@ static mlops_status writer_offer(writer *w, oval *v)
         return st;
     }
     w->pending[w->n_pending] = v;
-    w->pend_hash[w->n_pending++] = h;
-    if (w->n_pending >= 10000)
+    w->pend_hash[w->n_pending] = h;
+    /* the newest pending value of an entity is found first: replace its index */
+    size_t q = (size_t)h & (PIDX_SIZE - 1);
+    for (;; q = (q + 1) & (PIDX_SIZE - 1)) {
+        uint32_t pi = w->pidx[q];
+        if (pi == UINT32_MAX || (w->pend_hash[pi] == h && w->pending[pi]->klen == v->klen &&
+                                 memcmp(OV_KEY(w->pending[pi]), key, v->klen) == 0)) {
+            w->pidx[q] = (uint32_t)w->n_pending;
+            break;
+        }
+    }
+    w->n_pending++;
+    if (w->n_pending >= PENDING_MAX)
         return writer_flush(w);
     return MLOPS_OK;
 }
@@ -572,6 +595,13 @@ static mlops_status writer_init(writer *w, mlops_feature_online *on, oview *ov)
     mlops_status st = vbuild_new(&w->b, on->env, ov);
     if (st == MLOPS_OK)
         st = mlops_batch_create(&w->batch, on->online);
+    if (st == MLOPS_OK) {
+        w->pidx = mlops__malloc(on->env, PIDX_SIZE * sizeof(uint32_t));
+        if (w->pidx == NULL)
+            st = mlops__nomem();
+        else
+            memset(w->pidx, 0xff, PIDX_SIZE * sizeof(uint32_t));
+    }
     return st;
 }
 
@@ -581,6 +611,7 @@ static void writer_free(writer *w)
         mlops__free(w->on->env, w->pending[i]);
     mlops__free(w->on->env, w->pending);
     mlops__free(w->on->env, w->pend_hash);
+    mlops__free(w->on->env, w->pidx);
     mlops_batch_free(w->batch);
     vbuild_free(w->on->env, w->b);
     mlops__buf_free(&w->enc);

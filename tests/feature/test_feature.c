@@ -541,8 +541,16 @@ static void differential(uint64_t seed, bool sparse_keys, bool know)
 
 START_TEST(test_join_random)
 {
-    for (uint64_t seed = 1; seed <= 60; seed++)
+    for (uint64_t seed = 1; seed <= 24; seed++)
         differential(seed * 100 + (uint64_t)_i, seed % 2 == 0, seed % 3 == 0);
+}
+END_TEST
+
+/* The same, many more seeds (suite 'slow'). */
+START_TEST(test_join_random_long)
+{
+    for (uint64_t seed = 1; seed <= 400; seed++)
+        differential(seed * 7919 + (uint64_t)_i, seed % 2 == 0, seed % 3 == 0);
 }
 END_TEST
 
@@ -1120,7 +1128,7 @@ END_TEST
 /* FG6: every allocation failing in turn; no crash, no leak. */
 START_TEST(test_alloc_failures)
 {
-    for (long k = getenv("TU_K") ? atol(getenv("TU_K")) : 1;; k++) {
+    for (long k = 1;; k++) {
         tu_alloc al = {0};
         mlops_env *env = tu_env_new(&al, NULL);
         al.fail_at = k;
@@ -1193,11 +1201,18 @@ START_TEST(test_alloc_failures)
 }
 END_TEST
 
-static Suite *suite(void)
+static Suite *suite(bool slow)
 {
     Suite *s = suite_create("feature");
     TCase *tc = tcase_create("feature");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, 600);
+    if (slow) {
+        tcase_add_loop_test(tc, test_join_random_long, 0, 4);
+        tcase_add_test(tc, test_join_large_threads);
+        tcase_add_test(tc, test_alloc_failures);
+        suite_add_tcase(s, tc);
+        return s;
+    }
     tcase_add_test(tc, test_options_abi);
     tcase_add_test(tc, test_versions);
     tcase_add_test(tc, test_bad_definitions);
@@ -1206,7 +1221,6 @@ static Suite *suite(void)
     tcase_add_test(tc, test_join_as_of_knowledge);
     tcase_add_test(tc, test_join_composite);
     tcase_add_loop_test(tc, test_join_random, 0, 3);
-    tcase_add_test(tc, test_join_large_threads);
     tcase_add_test(tc, test_csv);
     tcase_add_test(tc, test_parse_ts);
     tcase_add_test(tc, test_definition_change_mid_ingest);
@@ -1215,12 +1229,11 @@ static Suite *suite(void)
     tcase_add_test(tc, test_transforms);
     tcase_add_test(tc, test_latest);
     tcase_add_test(tc, test_file_store_roundtrip);
-    tcase_add_test(tc, test_alloc_failures);
     suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return tu_run(suite());
+    return tu_run(suite(argc > 1 && strcmp(argv[1], "slow") == 0));
 }
