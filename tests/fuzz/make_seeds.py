@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Write the small seed corpora of the fuzz targets (tests/fuzz/corpus/<t>/).
+
+Deterministic: running it again gives the same files. The zstd seeds need
+the `zstd` command. New entries found by scripts/fuzz-long are added next
+to these seeds.
+"""
+import os
+import random
+import struct
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def field(tag, wire, payload):
+    key = varint(tag << 3 | wire)
+    if wire == 0:
+        return key + varint(payload)
+    if wire == 1:
+        return key + struct.pack("<d", payload)
+    return key + varint(len(payload)) + payload
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def codec():
+    write("codec", "empty-record", b"\x01\x07")
+    write("codec", "fields", b"\x01\x07" + field(1, 0, 150) + field(2, 1, 0.1) +
+          field(3, 2, b"churn-model") + field(4, 0, (1 << 64) - 1))
+    write("codec", "nested", b"\x02\x03" + field(1, 2, b"\x01\x02" + field(1, 0, 1)) +
+          field(7, 1, float("nan")) + field(2, 2, b""))
+    write("codec", "newer-version", b"\xff\x01" + field(1, 0, 1))
+    write("codec", "huge-length", b"\x01\x01\x0a\xff\xff\xff\xff\x0f")
+    write("codec", "truncated-fixed64", b"\x01\x01\x09\x01\x02")
+    write("codec", "bad-wire", b"\x01\x01\x0b\x00")
+    write("codec", "long-varint", b"\x01\x01\x08" + b"\xff" * 9 + b"\x01")
+    write("codec", "overflow-varint", b"\x01\x01\x08" + b"\xff" * 10 + b"\x01")
+    write("codec", "tag-zero", b"\x01\x01\x00\x00")
+    write("codec", "noncanonical", b"\x01\x01\x88\x00\x80\x00")
+
+
+def zcompress(data, *args):
+    # from a file, so the frame records its content size and a small window
+    # (a stream from stdin gets an 8 MiB window, which makes every exec slow)
+    import tempfile
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(data)
+        f.flush()
+        return subprocess.run(["zstd", "-q", "-c", *args, f.name], check=True,
+                              stdout=subprocess.PIPE).stdout
+
+
+def zstd():
+    samples = {
+        "text": b"step,value\n" + b"".join(b"%d,%.6f\n" % (i, i * 0.5) for i in range(200)),
+        "zeros": b"\x00" * 5000,
+        "empty": b"",
+        "random": random.Random(7).randbytes(600),
+    }
+    for name, data in samples.items():
+        c = zcompress(data, "-19")
+        write("zstd", name + ".zst", c)
+        write("zstd", name + ".truncated.zst", c[: max(1, len(c) // 2)])
+    two = zcompress(b"abc" * 50) * 2
+    write("zstd", "two-frames.zst", two)
+    # a bomb: 4 MiB of zeros compresses to a few hundred bytes
+    bomb = zcompress(b"\x00" * (4 << 20), "-19")
+    write("zstd", "bomb.zst", bomb)
+    # a frame header declaring a huge window (window descriptor 0xF8)
+    write("zstd", "huge-window.zst", b"\x28\xb5\x2f\xfd\x00\xf8" + b"\x01\x00\x00")
+    write("zstd", "garbage", b"not zstd at all")
+
+
+def utf8():
+    vectors = {
+        "ascii": b"churn-model",
+        "nfc": b"caf\xc3\xa9",
+        "nfd": b"cafe\xcc\x81",
+        "ff": b"\xff",
+        "overlong-slash": b"\xc0\xaf",
+        "overlong3": b"\xe0\x80\xaf",
+        "surrogate": b"\xed\xa0\x80",
+        "above-max": b"\xf4\x90\x80\x80",
+        "max": b"\xf4\x8f\xbf\xbf",
+        "truncated": b"ab\xe2\x82",
+        "emoji": "model-\U0001F680".encode(),
+        "nul": b"a\x00b",
+    }
+    for name, data in vectors.items():
+        write("utf8", name, data)
+
+
+def store_uri():
+    uris = [b"mem:", b"mem://", b"file:store", b"file://store2", b"plain-dir", b"",
+            b"ftp://x", b"s3://bucket/key", b"file:a/b/c", b"x\x01y", b"CON", b"nul.txt",
+            b"%2e%2e%2f", b"a" * 300, b"file:", b"mem:extra"]
+    for i, u in enumerate(uris):
+        write("store_uri", "uri-%02d" % i, b"\x00" + u)
+    # with options: version, sync, flags
+    write("store_uri", "opts-readonly", b"\x01\x01\x01\x01" + b"mem:")
+    write("store_uri", "opts-badversion", b"\x01\x03\x01\x00" + b"mem:")
+    write("store_uri", "opts-badsync", b"\x01\x01\x04\x00" + b"mem:")
+    write("store_uri", "opts-reserved", b"\x03\x01\x01\x00\x05" + b"mem:")
+    write("store_uri", "opts-nocreate", b"\x01\x01\x01\x02" + b"file:missing")
+
+
+def api_seq():
+    rng = random.Random(42)
+    for n in range(12):
+        prog = bytearray()
+        for _ in range(rng.randrange(5, 60)):
+            op = rng.randrange(12)
+            prog.append(op)
+            prog += bytes(rng.randrange(256) for _ in range(rng.randrange(2, 12)))
+        write("api_seq", "random-%02d" % n, bytes(prog))
+    # hand-written: put, get, batch with a failed precondition, scan, blob
+    write("api_seq", "put-get", bytes([0, 0, 1, 3]) + b"abc" + bytes([2, 0, 1]))
+    write("api_seq", "cas", bytes([0, 1, 5, 2]) + b"xy" + bytes([3, 1, 0x03, 1, 5]) +
+          bytes([11]))
+    write("api_seq", "blob", bytes([7, 10, 0]) + b"0123456789" + bytes([8, 0, 8, 5]))
+    write("api_seq", "reopen", bytes([0, 2, 9, 1]) + b"z" + bytes([9, 0, 11]))
+
+
+if __name__ == "__main__":
+    for fn in (codec, zstd, utf8, store_uri, api_seq):
+        fn()
+    sys.exit(0)

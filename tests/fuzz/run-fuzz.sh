@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Shared driver of scripts/fuzz-ci and scripts/fuzz-long.
+#   run-fuzz.sh MODE
+# MODE ci:   replay every committed corpus file, then fuzz each target for
+#            FUZZ_SECONDS (default 30) in a scratch copy of its corpus.
+# MODE long: fuzz each target for FUZZ_RUNS executions (default 10,000,000;
+#            FUZZ_MAX_SECONDS caps the time, default none), then merge new
+#            coverage-increasing inputs back into tests/fuzz/corpus/<t>.
+# FUZZ_TARGETS limits the targets; FUZZ_JOBS runs that many at once (2).
+# Prints FIGURE fuzz_<t>_{execs,seconds,corpus,cov,crashes}=... per target.
+set -euo pipefail
+mode=${1:?usage: run-fuzz.sh ci|long}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+build=${FUZZ_BUILD:-build-fuzz}
+all_targets=$(sed -n "s/^fuzz_targets = \[\(.*\)\]/\1/p" tests/fuzz/meson.build | tr -d "'" | tr ',' ' ')
+targets=${FUZZ_TARGETS:-$all_targets}
+jobs=${FUZZ_JOBS:-2}
+
+if [ ! -d "$build" ]; then
+  CC=clang meson setup "$build" -Dfuzz=enabled -Db_sanitize=address,undefined \
+    -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link -Dtests=disabled \
+    -Dbench=disabled -Ddocs=disabled >/dev/null
+fi
+# Build only the fuzz executables: they link the static objects, and the
+# shared library does not link with clang's static sanitizer runtime.
+ninja -C "$build" $(for t in $targets; do echo "tests/fuzz/fuzz_$t"; done) >/dev/null
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/mlops-fuzz-run-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+run_one() {
+  local t=$1 exe="$build/tests/fuzz/fuzz_$t" seeds="tests/fuzz/corpus/$t"
+  local dir="$work/$t" log="$work/$t.log" crashes=0 t0 t1
+  mkdir -p "$dir/corpus" "$dir/artifacts"
+  cp "$seeds"/* "$dir/corpus/" 2>/dev/null || true
+  t0=$(date +%s.%N)
+  if [ "$mode" = ci ]; then
+    # 1. replay: every committed file once (libFuzzer runs files given by name)
+    if ! "$exe" -runs=1 "$seeds"/* >"$work/$t.replay.log" 2>&1; then
+      echo "replay of $seeds failed:"; tail -30 "$work/$t.replay.log"; crashes=$((crashes + 1))
+    fi
+    # 2. a short fresh campaign
+    "$exe" -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=1 -timeout=30 \
+      -rss_limit_mb=2048 -artifact_prefix="$dir/artifacts/" "$dir/corpus" >"$log" 2>&1 || true
+  else
+    local extra=()
+    [ -n "${FUZZ_MAX_SECONDS:-}" ] && extra+=(-max_total_time="$FUZZ_MAX_SECONDS")
+    "$exe" -runs="${FUZZ_RUNS:-10000000}" "${extra[@]}" -print_final_stats=1 -timeout=30 \
+      -rss_limit_mb=2048 -artifact_prefix="$dir/artifacts/" "$dir/corpus" >"$log" 2>&1 || true
+    # keep only inputs that add coverage to the committed corpus
+    "$exe" -merge=1 "$seeds" "$dir/corpus" >"$work/$t.merge.log" 2>&1 || true
+  fi
+  t1=$(date +%s.%N)
+  local n_art
+  n_art=$(find "$dir/artifacts" -type f | wc -l)
+  crashes=$((crashes + n_art))
+  if [ "$n_art" -gt 0 ]; then
+    echo "fuzz_$t found $n_art crashing inputs:"; ls "$dir/artifacts"
+    grep -E "ERROR|oracle violated|SUMMARY" "$log" | head -5
+    mkdir -p "$root/build-fuzz-crashes/$t"; cp "$dir/artifacts"/* "$root/build-fuzz-crashes/$t/"
+  fi
+  local execs cov corpus secs
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  corpus=$(find "$dir/corpus" -type f | wc -l)
+  [ "$mode" = long ] && corpus=$(find "$seeds" -type f | wc -l)
+  secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", b - a }')
+  {
+    echo "FIGURE fuzz_${t}_execs=${execs:-0}"
+    echo "FIGURE fuzz_${t}_seconds=$secs"
+    echo "FIGURE fuzz_${t}_corpus=$corpus"
+    echo "FIGURE fuzz_${t}_cov=${cov:-0}"
+    echo "FIGURE fuzz_${t}_crashes=$crashes"
+  } >"$work/$t.figures"
+}
+
+pids=()
+for t in $targets; do
+  run_one "$t" &
+  pids+=($!)
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do sleep 1; done
+done
+for p in "${pids[@]}"; do wait "$p"; done
+
+total=0
+for t in $targets; do
+  cat "$work/$t.figures"
+  c=$(sed -n "s/^FIGURE fuzz_${t}_crashes=//p" "$work/$t.figures")
+  total=$((total + c))
+done
+echo "FIGURE fuzz_crashes_total=$total"
+[ "$total" -eq 0 ]
