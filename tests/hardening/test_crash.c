@@ -343,6 +343,10 @@ static void fault_sweep(const sweep_scenario *sc)
         const fault_kind *kd = &kinds[kk];
         long points = kd->mode == FIO_READ_ERRNO ? r.reads : r.ops;
         for (int pers = 0; pers <= 1; pers++) {
+            /* an interrupted call is retried: EINTR forever would be a hang
+             * by design, so it is injected once only */
+            if (pers && kd->mode == FIO_EINTR)
+                continue;
             for (long k = 1; k <= points; k++) {
                 char uri[4200];
                 char *dir = new_store(uri, sizeof(uri));
