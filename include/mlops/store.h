@@ -66,9 +66,11 @@ typedef struct mlops_backend_ops mlops_backend_ops;
 
 /** Durability: fsync every batch before OK; OK survives power loss. */
 #define MLOPS_SYNC_FULL 1
-/** Durability: written before OK, synced in the background; OK survives a process crash. */
+/** Durability: written before OK, synced in the background within 100 ms; OK survives a
+ *  process crash. */
 #define MLOPS_SYNC_NORMAL 2
-/** Durability: buffered; OK survives a process crash only after close or flush. */
+/** Durability: written before OK, synced only by flush or close; OK survives a process
+ *  crash, not a power loss. */
 #define MLOPS_SYNC_OFF 3
 
 /** Open flag: refuse writes; never create or recover anything on disk. */

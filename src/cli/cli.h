@@ -120,6 +120,7 @@ typedef struct cli_demo_state {
     char training_csv[512];
     /* feature: end */
     /* drift: begin */
+    char drift_baseline[200];
     /* drift: end */
     /* rollout: begin */
     /* rollout: end */

@@ -222,20 +222,50 @@ static double betacf(double a, double b, double x)
     return h;
 }
 
+/* Stirling's correction lgamma(x) - ((x - 0.5) log x - x + log(2 pi) / 2), x >= 10. */
+static double stirling_corr(double x)
+{
+    double r = 1.0 / x, r2 = r * r;
+    return r * (1.0 / 12 + r2 * (-1.0 / 360 + r2 * (1.0 / 1260 + r2 * (-1.0 / 1680 +
+                r2 * (1.0 / 1188 + r2 * (-691.0 / 360360 + r2 * (1.0 / 156)))))));
+}
+
+/* log B(a, b) without the cancellation of three large lgamma values. */
+static double log_beta(double a, double b)
+{
+    if (a < b) {
+        double t = a;
+        a = b;
+        b = t;
+    }
+    if (a < 10.0)
+        return mlops__lgamma(a) + mlops__lgamma(b) - mlops__lgamma(a + b);
+    /* lgamma(a + b) - lgamma(a) for large a */
+    double d = (a - 0.5) * log1p(b / a) + b * log(a + b) - b + stirling_corr(a + b) -
+               stirling_corr(a);
+    return mlops__lgamma(b) - d;
+}
+
+/* I_x(a, b) with y = 1 - x given exactly by the caller (x near 1 loses
+ * digits in 1 - x otherwise). */
+static double beta_inc_xy(double a, double b, double x, double y)
+{
+    if (x == 0.0)
+        return 0.0;
+    if (y == 0.0)
+        return 1.0;
+    double lbt = a * log(x) + b * log(y) - log_beta(a, b);
+    double bt = exp(lbt);
+    if (x < (a + 1.0) / (a + b + 2.0))
+        return bt * betacf(a, b, x) / a;
+    return 1.0 - bt * betacf(b, a, y) / b;
+}
+
 double mlops__beta_inc(double a, double b, double x)
 {
     if (isnan(a) || isnan(b) || isnan(x) || a <= 0.0 || b <= 0.0 || x < 0.0 || x > 1.0)
         return NAN;
-    if (x == 0.0)
-        return 0.0;
-    if (x == 1.0)
-        return 1.0;
-    double lbt = mlops__lgamma(a + b) - mlops__lgamma(a) - mlops__lgamma(b) + a * log(x) +
-                 b * log1p(-x);
-    double bt = exp(lbt);
-    if (x < (a + 1.0) / (a + b + 2.0))
-        return bt * betacf(a, b, x) / a;
-    return 1.0 - bt * betacf(b, a, 1.0 - x) / b;
+    return beta_inc_xy(a, b, x, 1.0 - x);
 }
 
 double mlops__t_sf(double t, double df)
@@ -246,8 +276,8 @@ double mlops__t_sf(double t, double df)
         return t > 0 ? 0.0 : 1.0;
     if (isinf(df))
         return mlops__norm_sf(t);
-    double x = df / (df + t * t);
-    double tail = 0.5 * mlops__beta_inc(df / 2.0, 0.5, x); /* P(T > |t|) */
+    double x = df / (df + t * t), y = t * t / (df + t * t);
+    double tail = 0.5 * beta_inc_xy(df / 2.0, 0.5, x, y); /* P(T > |t|) */
     return t > 0 ? tail : 1.0 - tail;
 }
 
@@ -274,6 +304,10 @@ double mlops__t_ppf(double p, double df)
         return 0.0;
     if (p > 0.5)
         return -mlops__t_ppf(1.0 - p, df);
+    if (df == 1.0)
+        return -1.0 / tan(M_PI * p); /* Cauchy, exact */
+    if (df == 2.0)
+        return (2.0 * p - 1.0) / sqrt(2.0 * p * (1.0 - p));
     /* bracket, then safeguarded Newton */
     double lo = -1.0, hi = 0.0;
     while (mlops__t_cdf(lo, df) > p && lo > -1e300)

@@ -9,6 +9,7 @@ from ._lib import (Error, InvalidArgument, NotFound, AlreadyExists, Conflict, Co
                    CallbackError, InternalError, TooBig, Busy, NoSpace, InsufficientData,
                    Closed, version, version_number)
 from .store import Store
+from . import drift
 
 __all__ = ["Store", "Error", "InvalidArgument", "NotFound", "AlreadyExists", "Conflict",
            "CorruptData", "IOFailure", "OutOfMemory", "VersionMismatch", "Unsupported",

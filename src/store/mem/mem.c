@@ -1,36 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* The mem backend: an ordered skip list under a reader-writer lock, for
- * tests, embedding and the online store. Blobs live in a second list. */
+/* The mem backend: the shared ordered index (skip list + hash table) under a
+ * reader-writer lock, for tests, embedding and the online store. Blobs live
+ * in a second index. */
 #include <pthread.h>
 
+#include "store/index.h"
 #include "store/store_internal.h"
-
-#define MAX_LEVEL 24
-
-typedef struct node {
-    uint8_t *key;
-    size_t key_len;
-    uint8_t *val;
-    size_t val_len;
-    uint64_t version;
-    int level;
-    struct node *next[]; /* level entries */
-} node;
-
-typedef struct skiplist {
-    node *head;
-    int level;
-    size_t count;
-    uint64_t bytes;
-} skiplist;
 
 typedef struct mem_backend {
     mlops_backend base;
     pthread_rwlock_t lock;
-    skiplist kv;
-    skiplist blobs;
+    mlops__idx kv;
+    mlops__idx blobs;
     uint64_t version; /* last version handed out */
-    uint64_t rng;
 } mem_backend;
 
 typedef struct mem_blob_writer {
@@ -44,172 +26,12 @@ typedef struct mem_blob_reader {
     size_t len, pos;
 } mem_blob_reader;
 
-static int keycmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
-{
-    size_t n = al < bl ? al : bl;
-    int c = n ? memcmp(a, b, n) : 0;
-    if (c != 0)
-        return c;
-    return al < bl ? -1 : al > bl;
-}
-
-static node *node_new(const mlops_env *env, int level)
-{
-    return mlops__calloc(env, 1, sizeof(node) + (size_t)level * sizeof(node *));
-}
-
-static void node_free(const mlops_env *env, node *n)
-{
-    if (n == NULL)
-        return;
-    mlops__free(env, n->key);
-    mlops__free(env, n->val);
-    mlops__free(env, n);
-}
-
-static mlops_status sl_init(skiplist *sl, const mlops_env *env)
-{
-    memset(sl, 0, sizeof(*sl));
-    sl->head = node_new(env, MAX_LEVEL);
-    if (sl->head == NULL)
-        return mlops__nomem();
-    sl->head->level = MAX_LEVEL;
-    sl->level = 1;
-    return MLOPS_OK;
-}
-
-static void sl_free(skiplist *sl, const mlops_env *env)
-{
-    if (sl->head == NULL)
-        return;
-    node *n = sl->head->next[0];
-    while (n) {
-        node *nx = n->next[0];
-        node_free(env, n);
-        n = nx;
-    }
-    mlops__free(env, sl->head);
-    sl->head = NULL;
-}
-
-/* Fill update[] with the last node before key at each level; return the
- * first node >= key (or NULL). */
-static node *sl_seek(skiplist *sl, const uint8_t *key, size_t key_len, node **update)
-{
-    node *x = sl->head;
-    for (int i = sl->level - 1; i >= 0; i--) {
-        while (x->next[i] && keycmp(x->next[i]->key, x->next[i]->key_len, key, key_len) < 0)
-            x = x->next[i];
-        if (update)
-            update[i] = x;
-    }
-    return x->next[0];
-}
-
-static node *sl_find(skiplist *sl, const uint8_t *key, size_t key_len)
-{
-    node *n = sl_seek(sl, key, key_len, NULL);
-    if (n && keycmp(n->key, n->key_len, key, key_len) == 0)
-        return n;
-    return NULL;
-}
-
-static int random_level(mem_backend *m)
-{
-    /* xorshift64*, one bit per level: p = 1/2 */
-    uint64_t x = m->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    m->rng = x;
-    uint64_t r = x * 0x2545F4914F6CDD1DULL;
-    int lvl = 1;
-    while ((r & 1) && lvl < MAX_LEVEL) {
-        lvl++;
-        r >>= 1;
-    }
-    return lvl;
-}
-
-/* Make an unlinked node holding a copy of key; val is attached later. */
-static node *node_make(mem_backend *m, const uint8_t *key, size_t key_len)
-{
-    const mlops_env *env = m->base.env;
-    int lvl = random_level(m);
-    node *x = node_new(env, lvl);
-    if (x == NULL)
-        return NULL;
-    x->key = mlops__malloc(env, key_len);
-    if (x->key == NULL) {
-        mlops__free(env, x);
-        return NULL;
-    }
-    memcpy(x->key, key, key_len);
-    x->key_len = key_len;
-    x->level = lvl;
-    return x;
-}
-
-/* Insert or replace, never failing: fresh is a node from node_make() with
- * the same key; it is linked in if the key is new, otherwise freed. Takes
- * ownership of val. */
-static void sl_put(mem_backend *m, skiplist *sl, node *fresh, uint8_t *val, size_t val_len,
-                   uint64_t version)
-{
-    const mlops_env *env = m->base.env;
-    node *update[MAX_LEVEL];
-    node *n = sl_seek(sl, fresh->key, fresh->key_len, update);
-    if (n && keycmp(n->key, n->key_len, fresh->key, fresh->key_len) == 0) {
-        mlops__free(env, n->val);
-        sl->bytes -= n->val_len;
-        n->val = val;
-        n->val_len = val_len;
-        n->version = version;
-        sl->bytes += val_len;
-        node_free(env, fresh);
-        return;
-    }
-    node *x = fresh;
-    x->val = val;
-    x->val_len = val_len;
-    x->version = version;
-    int lvl = x->level;
-    if (lvl > sl->level) {
-        for (int i = sl->level; i < lvl; i++)
-            update[i] = sl->head;
-        sl->level = lvl;
-    }
-    for (int i = 0; i < lvl; i++) {
-        x->next[i] = update[i]->next[i];
-        update[i]->next[i] = x;
-    }
-    sl->count++;
-    sl->bytes += x->key_len + val_len;
-}
-
-static void sl_delete(mem_backend *m, skiplist *sl, const uint8_t *key, size_t key_len)
-{
-    node *update[MAX_LEVEL];
-    node *n = sl_seek(sl, key, key_len, update);
-    if (n == NULL || keycmp(n->key, n->key_len, key, key_len) != 0)
-        return;
-    for (int i = 0; i < n->level; i++) {
-        if (update[i]->next[i] == n)
-            update[i]->next[i] = n->next[i];
-    }
-    while (sl->level > 1 && sl->head->next[sl->level - 1] == NULL)
-        sl->level--;
-    sl->count--;
-    sl->bytes -= n->key_len + n->val_len;
-    node_free(m->base.env, n);
-}
-
 static mlops_status mem_get(mlops_backend *b, const uint8_t *key, size_t key_len,
                             mlops_bytes *value_out, uint64_t *version_out)
 {
     mem_backend *m = (mem_backend *)b;
     pthread_rwlock_rdlock(&m->lock);
-    node *n = sl_find(&m->kv, key, key_len);
+    mlops__idx_node *n = mlops__idx_find(&m->kv, key, key_len);
     mlops_status st;
     if (n == NULL) {
         st = MLOPS_E_NOTFOUND;
@@ -229,11 +51,12 @@ static mlops_status mem_scan(mlops_backend *b, const uint8_t *start, size_t star
 {
     mem_backend *m = (mem_backend *)b;
     pthread_rwlock_rdlock(&m->lock);
-    node *n = start_len ? sl_seek(&m->kv, start, start_len, NULL) : m->kv.head->next[0];
+    mlops__idx_node *n =
+        start_len ? mlops__idx_seek(&m->kv, start, start_len) : mlops__idx_first(&m->kv);
     size_t count = 0;
     mlops_status st = MLOPS_OK;
     for (; n != NULL; n = n->next[0]) {
-        if (end_len && keycmp(n->key, n->key_len, end, end_len) >= 0)
+        if (end_len && mlops__idx_keycmp(n->key, n->key_len, end, end_len) >= 0)
             break;
         if (limit && count >= limit)
             break;
@@ -263,39 +86,26 @@ static mlops_status mem_apply(mlops_backend *b, const mlops_batch_op *ops, size_
     mem_backend *m = (mem_backend *)b;
     const mlops_env *env = b->env;
     mlops_status st = MLOPS_OK;
-    /* Copy every value first, so an allocation failure changes nothing. */
-    uint8_t **vals = mlops__calloc(env, n_ops, sizeof(uint8_t *));
-    node **nodes = mlops__calloc(env, n_ops, sizeof(node *));
-    if (vals == NULL || nodes == NULL) {
-        mlops__free(env, vals);
-        mlops__free(env, nodes);
+    mlops__idx_node **nodes = mlops__calloc(env, n_ops, sizeof(*nodes));
+    if (nodes == NULL)
         return mlops__nomem();
-    }
-    for (size_t i = 0; i < n_ops; i++) {
-        if (ops[i].kind == MLOPS_OP_PUT) {
-            vals[i] = mlops__malloc(env, ops[i].value_len);
-            if (vals[i] == NULL) {
-                st = mlops__nomem();
-                goto out;
-            }
-            if (ops[i].value_len)
-                memcpy(vals[i], ops[i].value, ops[i].value_len);
-        }
-    }
+    size_t puts = 0;
     pthread_rwlock_wrlock(&m->lock);
     for (size_t i = 0; i < n_ops && st == MLOPS_OK; i++) {
         const mlops_batch_op *op = &ops[i];
-        node *n;
+        mlops__idx_node *n;
         switch (op->kind) {
         case MLOPS_OP_PUT:
+            puts++;
+            break;
         case MLOPS_OP_DELETE:
             break;
         case MLOPS_OP_REQUIRE_ABSENT:
-            if (sl_find(&m->kv, op->key, op->key_len))
+            if (mlops__idx_find(&m->kv, op->key, op->key_len))
                 st = conflict(op, "the key exists");
             break;
         case MLOPS_OP_REQUIRE_VALUE:
-            n = sl_find(&m->kv, op->key, op->key_len);
+            n = mlops__idx_find(&m->kv, op->key, op->key_len);
             if (n == NULL)
                 st = conflict(op, "the key is absent");
             else if (n->val_len != op->value_len ||
@@ -303,7 +113,7 @@ static mlops_status mem_apply(mlops_backend *b, const mlops_batch_op *ops, size_
                 st = conflict(op, "the key holds another value");
             break;
         case MLOPS_OP_REQUIRE_VERSION:
-            n = sl_find(&m->kv, op->key, op->key_len);
+            n = mlops__idx_find(&m->kv, op->key, op->key_len);
             if (n == NULL)
                 st = conflict(op, "the key is absent");
             else if (n->version != op->version)
@@ -313,36 +123,34 @@ static mlops_status mem_apply(mlops_backend *b, const mlops_batch_op *ops, size_
             st = mlops__error(MLOPS_E_INVALID, "unknown batch operation kind %u", op->kind);
         }
     }
-    /* Every node is made before anything changes, so a failed allocation
-     * leaves the store as it was. */
+    /* Every node and hash slot is made before anything changes, so a failed
+     * allocation leaves the store as it was. */
+    uint64_t ver = m->version + 1;
     for (size_t i = 0; i < n_ops && st == MLOPS_OK; i++) {
         if (ops[i].kind == MLOPS_OP_PUT) {
-            nodes[i] = node_make(m, ops[i].key, ops[i].key_len);
+            nodes[i] = mlops__idx_node_new(&m->kv, ops[i].key, ops[i].key_len, ops[i].value,
+                                           ops[i].value_len, ver);
             if (nodes[i] == NULL)
                 st = mlops__nomem();
         }
     }
+    if (st == MLOPS_OK)
+        st = mlops__idx_reserve(&m->kv, puts);
     if (st == MLOPS_OK) {
-        uint64_t ver = m->version + 1;
         for (size_t i = 0; i < n_ops; i++) {
             const mlops_batch_op *op = &ops[i];
             if (op->kind == MLOPS_OP_PUT) {
-                sl_put(m, &m->kv, nodes[i], vals[i], op->value_len, ver);
+                mlops__idx_insert(&m->kv, nodes[i]);
                 nodes[i] = NULL;
-                vals[i] = NULL;
             } else if (op->kind == MLOPS_OP_DELETE) {
-                sl_delete(m, &m->kv, op->key, op->key_len);
+                mlops__idx_remove(&m->kv, op->key, op->key_len);
             }
         }
         m->version = ver;
     }
     pthread_rwlock_unlock(&m->lock);
-out:
-    for (size_t i = 0; i < n_ops; i++) {
-        mlops__free(env, vals[i]);
-        node_free(env, nodes[i]);
-    }
-    mlops__free(env, vals);
+    for (size_t i = 0; i < n_ops; i++)
+        mlops__idx_node_free(&m->kv, nodes[i]);
     mlops__free(env, nodes);
     return st;
 }
@@ -370,7 +178,7 @@ static mlops_status mem_blob_write_commit(mlops_backend_blob_writer *bw, const m
     mem_backend *m = (mem_backend *)bw->backend;
     mlops_status st = MLOPS_OK;
     pthread_rwlock_wrlock(&m->lock);
-    node *n = sl_find(&m->blobs, id->bytes, 16);
+    mlops__idx_node *n = mlops__idx_find(&m->blobs, id->bytes, 16);
     if (n != NULL) {
         /* a hash hit is only a dedup if the bytes are the same */
         if (n->val_len != w->buf.len || (n->val_len && memcmp(n->val, w->buf.data, n->val_len)))
@@ -378,21 +186,23 @@ static mlops_status mem_blob_write_commit(mlops_backend_blob_writer *bw, const m
                               "a different blob already has this content address (hash "
                               "collision); refusing to confuse them");
     } else {
-        uint8_t *data = w->buf.data ? w->buf.data : mlops__malloc(bw->backend->env, 1);
-        if (data == NULL) {
+        mlops__idx_node *fresh = mlops__idx_node_new(&m->blobs, id->bytes, 16, NULL, 0, 0);
+        if (fresh == NULL)
             st = mlops__nomem();
-        } else {
-            node *fresh = node_make(m, id->bytes, 16);
-            if (fresh == NULL) {
-                st = mlops__nomem();
-                if (data != w->buf.data)
-                    mlops__free(bw->backend->env, data);
-            } else {
-                sl_put(m, &m->blobs, fresh, data, w->buf.len, 0);
-                w->buf.data = NULL;
-                w->buf.len = w->buf.cap = 0;
-            }
+        if (st == MLOPS_OK)
+            st = mlops__idx_reserve(&m->blobs, 1);
+        if (st == MLOPS_OK && w->buf.data != NULL) {
+            /* hand the written buffer to the node instead of copying it */
+            mlops__free(m->base.env, fresh->val);
+            fresh->val = w->buf.data;
+            fresh->val_len = w->buf.len;
+            w->buf.data = NULL;
+            w->buf.len = w->buf.cap = 0;
         }
+        if (st == MLOPS_OK)
+            mlops__idx_insert(&m->blobs, fresh);
+        else
+            mlops__idx_node_free(&m->blobs, fresh);
     }
     pthread_rwlock_unlock(&m->lock);
     return st;
@@ -416,7 +226,7 @@ static mlops_status mem_blob_read_open(mlops_backend *b, const mlops_hash128 *id
     r->base.backend = b;
     mlops_status st = MLOPS_OK;
     pthread_rwlock_rdlock(&m->lock);
-    node *n = sl_find(&m->blobs, id->bytes, 16);
+    mlops__idx_node *n = mlops__idx_find(&m->blobs, id->bytes, 16);
     if (n == NULL) {
         st = mlops__error(MLOPS_E_NOTFOUND, "blob not found");
     } else {
@@ -465,7 +275,7 @@ static mlops_status mem_blob_stat(mlops_backend *b, const mlops_hash128 *id, uin
 {
     mem_backend *m = (mem_backend *)b;
     pthread_rwlock_rdlock(&m->lock);
-    node *n = sl_find(&m->blobs, id->bytes, 16);
+    mlops__idx_node *n = mlops__idx_find(&m->blobs, id->bytes, 16);
     if (n && size_out)
         *size_out = n->val_len;
     pthread_rwlock_unlock(&m->lock);
@@ -495,8 +305,8 @@ static void mem_close(mlops_backend *b)
 {
     mem_backend *m = (mem_backend *)b;
     const mlops_env *env = b->env;
-    sl_free(&m->kv, env);
-    sl_free(&m->blobs, env);
+    mlops__idx_free(&m->kv);
+    mlops__idx_free(&m->blobs);
     pthread_rwlock_destroy(&m->lock);
     mlops__free(env, m);
 }
@@ -529,17 +339,16 @@ mlops_status mlops__mem_backend_new(mlops_backend **out, mlops_env *env)
         return mlops__nomem();
     m->base.ops = &mem_ops;
     m->base.env = env;
-    m->rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)m;
     if (pthread_rwlock_init(&m->lock, NULL) != 0) {
         mlops__free(env, m);
         return mlops__error(MLOPS_E_INTERNAL, "cannot create the mem backend's lock");
     }
-    mlops_status st = sl_init(&m->kv, env);
+    mlops_status st = mlops__idx_init(&m->kv, env);
     if (st == MLOPS_OK)
-        st = sl_init(&m->blobs, env);
+        st = mlops__idx_init(&m->blobs, env);
     if (st != MLOPS_OK) {
-        sl_free(&m->kv, env);
-        sl_free(&m->blobs, env);
+        mlops__idx_free(&m->kv);
+        mlops__idx_free(&m->blobs);
         pthread_rwlock_destroy(&m->lock);
         mlops__free(env, m);
         return st;
