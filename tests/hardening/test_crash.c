@@ -73,29 +73,6 @@ static uint64_t reopen_state(const char *uri, const char *what)
     return h;
 }
 
-/* Open bugs of the file backend pinned by known-bug tests: a reopen that
- * fails this way is counted, not fatal. SWEEP_STRICT=1 turns this off. */
-static long fig_known_bug_hits;
-
-static bool strict(void)
-{
-    const char *v = getenv("SWEEP_STRICT");
-    return v && *v && strcmp(v, "0") != 0;
-}
-
-/* src/store/file/file.c file_compact(): when super_write() fails after its
- * rename (the directory fsync), the error path unlinks the new log that
- * the superblock on disk already names; the store no longer opens. */
-static bool known_reopen_bug(const char *uri)
-{
-    if (strict())
-        return false;
-    mlops_store *s = NULL;
-    mlops_status st = mlops_store_open(&s, NULL, uri, NULL);
-    mlops_store_close(s);
-    return st == MLOPS_E_CORRUPT && strstr(mlops_error_message(), "which is missing") != NULL;
-}
-
 static void make_reference(const sweep_scenario *sc, reference *r, uint32_t sync)
 {
     r->ns = n_steps(sc);
@@ -392,13 +369,11 @@ static void fault_sweep(const sweep_scenario *sc)
                 release(sc, &c);
                 mlops_env_free(c.env);
                 ck_assert_msg(a.live == 0, "%s: %ld blocks leaked (I8)", what, a.live);
-                if (kd->mode == FIO_ERRNO && known_reopen_bug(uri)) {
-                    fig_known_bug_hits++;
-                } else {
-                    uint64_t h = reopen_state(uri, what);
-                    ck_assert_msg(state_ok(&r, i, h), "%s: after a failure in step %zu the "
-                                  "store holds another state (I2/I3)", what, i);
-                }
+                /* (this caught file_compact() deleting the log that the
+                 * superblock names after a failed directory fsync) */
+                uint64_t h = reopen_state(uri, what);
+                ck_assert_msg(state_ok(&r, i, h), "%s: after a failure in step %zu the store "
+                              "holds another state (I2/I3)", what, i);
                 runs++;
                 ok++;
                 tu_rmtree(dir);
@@ -478,8 +453,7 @@ int main(int argc, char **argv)
     if (failed == 0) {
         printf("FIGURE crash_points_whitebox=%ld/%ld\n", fig_crash_ok, fig_crash_total);
         printf("FIGURE random_kills=%ld lost_acked=%ld\n", fig_kills, fig_lost);
-        printf("FIGURE io_faults=%ld violations=%ld known_bug_hits=%ld\n", fig_faults,
-               fig_faults - fig_fault_ok, fig_known_bug_hits);
+        printf("FIGURE io_faults=%ld violations=%ld\n", fig_faults, fig_faults - fig_fault_ok);
     }
     return failed == 0 ? 0 : 1;
 }
