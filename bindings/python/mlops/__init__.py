@@ -9,10 +9,12 @@ from ._lib import (Error, InvalidArgument, NotFound, AlreadyExists, Conflict, Co
                    CallbackError, InternalError, TooBig, Busy, NoSpace, InsufficientData,
                    Closed, version, version_number)
 from .store import Store
+from .registry import Gate, GateRefused
 from . import drift
 from . import ab
 
 __all__ = ["Store", "Error", "InvalidArgument", "NotFound", "AlreadyExists", "Conflict",
            "CorruptData", "IOFailure", "OutOfMemory", "VersionMismatch", "Unsupported",
            "BackendError", "CallbackError", "InternalError", "TooBig", "Busy", "NoSpace",
-           "InsufficientData", "Closed", "version", "version_number"]
+           "InsufficientData", "Closed", "version", "version_number", "Gate", "GateRefused",
+           "drift", "ab"]
