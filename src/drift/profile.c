@@ -644,7 +644,7 @@ mlops_status mlops_drift_profile_from_values(mlops_drift_profile **out, mlops_en
             double q[MLOPS_DRIFT_MAX_BINS], e[MLOPS_DRIFT_MAX_BINS];
             for (size_t i = 0; i < nq; i++)
                 q[i] = (double)(i + 1) / (double)p->bins_req;
-            int done = mlops__quantiles_stream(env, values, n, nf, q, nq, e);
+            int done = mlops__quantiles_stream(env, values, n, nf, q, nq, e, NULL);
             if (done < 0) {
                 mlops_drift_profile_free(p);
                 return mlops__nomem();

@@ -361,8 +361,10 @@ static bool push(const mlops_env *env, bucket *b, double v)
 }
 
 int mlops__quantiles_stream(const mlops_env *env, const double *x, size_t n, size_t nf,
-                            const double *q, size_t nq, double *out)
+                            const double *q, size_t nq, double *out, uint64_t *lt_out)
 {
+    if (lt_out != NULL && nq > 0)
+        lt_out[0] = UINT64_MAX;
     enum { MAXB = 2 * 1024 };
     if (nf < 200000 || nq == 0 || nq > 64)
         return 0;
@@ -516,6 +518,25 @@ int mlops__quantiles_stream(const mlops_env *env, const double *x, size_t n, siz
             }
             out[k] = r1 == r0 ? v[0] : lerp_np(v[0], v[1], t);
         }
+        /* values below each quantile, from the bracket that holds it: the
+         * baseline's bin counts without another pass */
+        bool lt_ok = lt_out != NULL;
+        for (size_t k = 0; k < nq && ok == 1 && lt_ok; k++) {
+            double e = out[k];
+            size_t j = 0;
+            while (j < nb && !(L[j] <= e && e <= H[j]))
+                j++;
+            if (j == nb) {
+                lt_ok = false;
+                break;
+            }
+            uint64_t c = start[j];
+            for (size_t i = 0; i < bk[j].n; i++)
+                c += bk[j].v[i] < e;
+            lt_out[k] = c;
+        }
+        if (!lt_ok && lt_out != NULL)
+            lt_out[0] = UINT64_MAX;
     }
     for (size_t j = 0; j < nb; j++)
         mlops__free(env, bk[j].v);
