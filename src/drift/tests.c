@@ -192,9 +192,10 @@ mlops_status mlops_drift_psi(mlops_drift_result *out, const double *base, size_t
         return mlops__error(MLOPS_E_INSUFFICIENT, "PSI needs two non-empty samples (sizes %zu and %zu)",
                             nb, nc);
     count_special(base, nb, &out->nan_base, &out->inf_base);
-    count_special(cur, nc, &out->nan_cur, &out->inf_cur);
-    if (o.mode == MLOPS_DRIFT_PSI_EVIDENTLY)
+    if (o.mode == MLOPS_DRIFT_PSI_EVIDENTLY) {
+        count_special(cur, nc, &out->nan_cur, &out->inf_cur);
         return psi_evidently(out, base, nb, cur, nc);
+    }
     size_t ne;
     double edges[MLOPS_DRIFT_MAX_BINS];
     uint64_t lt[MLOPS_DRIFT_MAX_BINS];
@@ -260,7 +261,9 @@ mlops_status mlops_drift_psi(mlops_drift_result *out, const double *base, size_t
         cb[ne + 1] = nan;
     }
     nan = 0;
-    mlops__bin_count(edges, ne, cur, nc, cc, &nan);
+    /* the current side's NaN and infinities are counted by its binning pass */
+    mlops__bin_count2(edges, ne, cur, nc, cc, &nan, &out->inf_cur);
+    out->nan_cur = nan;
     cc[ne + 1] = nan;
     out->statistic = mlops__psi_from_counts(cb, nb, cc, nc, ne + 2, o.eps);
     out->n_base = nb;

@@ -50,6 +50,9 @@ static inline size_t mlops__bin_of(const double *edges, size_t ne, double x)
 /* Add the bin counts of x to counts[0..ne] (ne+1 bins) and NaNs to *nan_count. */
 void mlops__bin_count(const double *edges, size_t ne, const double *x, size_t n,
                       uint64_t *counts, uint64_t *nan_count);
+/* The same, also counting infinities into *inf_count (if not NULL). */
+void mlops__bin_count2(const double *edges, size_t ne, const double *x, size_t n,
+                       uint64_t *counts, uint64_t *nan_count, uint64_t *inf_count);
 
 /* PSI of two share vectors, each share floored at eps first (eps > 0):
  * sum (c - b) * ln(c / b). Bins where both counts are 0 contribute 0. */
