@@ -600,15 +600,15 @@ mlops_status mlops_drift_report_json(char **out, const mlops_drift_report *r)
     *out = NULL;
     mlops__buf b;
     mlops__buf_init(&b, r->env);
-    mlops__buf_append(&b, "{\"drift_share\": ", 16);
+    mlops__jb_append(&b, "{\"drift_share\": ", 16);
     mlops__json_f64(&b, r->share);
-    mlops__buf_printf(&b, ", \"dataset_drift\": %s, \"columns\": [", r->dataset ? "true" : "false");
+    mlops__jb_printf(&b, ", \"dataset_drift\": %s, \"columns\": [", r->dataset ? "true" : "false");
     for (size_t i = 0; i < r->n; i++) {
         const mlops_drift_column *c = &r->cols[i];
         bool num = c->type == MLOPS_DRIFT_NUMERIC;
-        mlops__buf_append(&b, i ? ", {\"name\": " : "{\"name\": ", i ? 11 : 9);
+        mlops__jb_append(&b, i ? ", {\"name\": " : "{\"name\": ", i ? 11 : 9);
         mlops__json_str(&b, c->name);
-        mlops__buf_printf(&b, ", \"type\": \"%s\"", num ? "numeric" : "categorical");
+        mlops__jb_printf(&b, ", \"type\": \"%s\"", num ? "numeric" : "categorical");
         const char *keys[] = {"psi", "ks_statistic", "ks_pvalue", "chi2_statistic", "chi2_dof",
                               "chi2_pvalue", "js_distance", "wasserstein", "wasserstein_norm",
                               "z_pvalue", "score", "missing_base", "missing_current", "ks_error"};
@@ -616,19 +616,19 @@ mlops_status mlops_drift_report_json(char **out, const mlops_drift_report *r)
                          c->chi2_pvalue, c->js_distance, c->wasserstein, c->wasserstein_norm,
                          c->z_pvalue, c->score, c->missing_base, c->missing_cur, c->ks_error};
         for (size_t k = 0; k < sizeof(vals) / sizeof(vals[0]); k++) {
-            mlops__buf_printf(&b, ", \"%s\": ", keys[k]);
+            mlops__jb_printf(&b, ", \"%s\": ", keys[k]);
             mlops__json_f64(&b, vals[k]);
         }
-        mlops__buf_append(&b, ", \"test\": ", 10);
+        mlops__jb_append(&b, ", \"test\": ", 10);
         mlops__json_str(&b, test_name(c->test));
-        mlops__buf_printf(&b, ", \"drifted\": %s, \"severity\": \"%s\", \"approximate\": %s, "
+        mlops__jb_printf(&b, ", \"drifted\": %s, \"severity\": \"%s\", \"approximate\": %s, "
                               "\"n_base\": %llu, \"n_current\": %llu}",
                           c->drifted ? "true" : "false", sev_name(c->severity),
                           c->approximate ? "true" : "false", (unsigned long long)c->n_base,
                           (unsigned long long)c->n_cur);
     }
-    mlops__buf_append(&b, "]}", 2);
-    char *s = mlops__buf_take_str(&b);
+    mlops__jb_append(&b, "]}", 2);
+    char *s = mlops__jb_take(&b);
     if (s == NULL) {
         mlops__buf_free(&b);
         return mlops__nomem();

@@ -67,6 +67,14 @@ long mlops__drift_cat_find(const mlops_drift_profile *p, const char *s, size_t l
 void mlops__drift_profile_reset(mlops_drift_profile *p);
 size_t mlops__drift_profile_bytes(const mlops_drift_profile *p);
 
+/* JSON building: the first failed append poisons the buffer (its data is
+ * freed and len set to SIZE_MAX), so mlops__jb_take reports NOMEM instead
+ * of returning truncated text. */
+void mlops__jb_append(mlops__buf *b, const void *data, size_t len);
+void mlops__jb_putc(mlops__buf *b, uint8_t c);
+void mlops__jb_printf(mlops__buf *b, const char *fmt, ...) MLOPS__PRINTF(2, 3);
+char *mlops__jb_take(mlops__buf *b); /* NULL: out of memory */
+
 /* JSON helpers. */
 void mlops__json_str(mlops__buf *b, const char *s);
 void mlops__json_f64(mlops__buf *b, double v); /* NaN/Inf -> null */

@@ -148,7 +148,7 @@ mlops_status mlops_drift_baseline_load(mlops_drift_profile ***out, size_t *n_out
     st = mlops__rec_reader_init(&r, hv.data, hv.len, 1, REC_BASELINE, "drift baseline");
     if (st != MLOPS_OK)
         goto fail;
-    mlops__buf_append(&info, "{\"name\": ", 9);
+    mlops__jb_append(&info, "{\"name\": ", 9);
     mlops__json_str(&info, name);
     bool first_col = true;
     mlops__rec_field f;
@@ -159,11 +159,11 @@ mlops_status mlops_drift_baseline_load(mlops_drift_profile ***out, size_t *n_out
                 st = mlops__nomem();
                 goto fail;
             }
-            mlops__buf_append(&info, f.tag == 2 ? ", \"run_id\": " : ", \"model\": ", f.tag == 2 ? 12 : 11);
+            mlops__jb_append(&info, f.tag == 2 ? ", \"run_id\": " : ", \"model\": ", f.tag == 2 ? 12 : 11);
             mlops__json_str(&info, s);
             mlops__free(env, s);
         } else if (f.tag == 4 || f.tag == 5) {
-            mlops__buf_printf(&info, ", \"%s\": %lld", f.tag == 4 ? "model_version" : "created_ms",
+            mlops__jb_printf(&info, ", \"%s\": %lld", f.tag == 4 ? "model_version" : "created_ms",
                               (long long)mlops__rec_as_i64(&f));
         } else if (f.tag == 6) {
             if (f.wire != MLOPS__REC_WIRE_BYTES || n >= MAX_BASELINE_COLUMNS) {
@@ -180,7 +180,7 @@ mlops_status mlops_drift_baseline_load(mlops_drift_profile ***out, size_t *n_out
                 st = mlops__error(MLOPS_E_CORRUPT, "baseline '%s' names a bad column", name);
                 goto fail;
             }
-            mlops__buf_append(&info, first_col ? ", \"columns\": [" : ", ", first_col ? 14 : 2);
+            mlops__jb_append(&info, first_col ? ", \"columns\": [" : ", ", first_col ? 14 : 2);
             first_col = false;
             mlops__json_str(&info, col);
             if (n == cap) {
@@ -216,9 +216,9 @@ mlops_status mlops_drift_baseline_load(mlops_drift_profile ***out, size_t *n_out
         st = mlops__error(MLOPS_E_CORRUPT, "baseline '%s' has no columns", name);
         goto fail;
     }
-    mlops__buf_append(&info, "]}", 2);
+    mlops__jb_append(&info, "]}", 2);
     if (info_out) {
-        *info_out = mlops__buf_take_str(&info);
+        *info_out = mlops__jb_take(&info);
         if (*info_out == NULL) {
             st = mlops__nomem();
             goto fail;
@@ -759,21 +759,21 @@ static int hist_cb(const uint8_t *key, size_t key_len, const uint8_t *value, siz
         return 1;
     }
     mlops__buf *b = h->b;
-    mlops__buf_append(b, h->first ? "{" : ", {", h->first ? 1 : 3);
+    mlops__jb_append(b, h->first ? "{" : ", {", h->first ? 1 : 3);
     h->first = false;
-    mlops__buf_printf(b, "\"window\": %llu", (unsigned long long)mlops__get_u64be(key + h->prefix));
+    mlops__jb_printf(b, "\"window\": %llu", (unsigned long long)mlops__get_u64be(key + h->prefix));
     mlops__rec_field f;
     bool cols = false;
     while ((st = mlops__rec_next(&r, &f)) == MLOPS_OK) {
         if (f.tag == 2)
-            mlops__buf_printf(b, ", \"time_ms\": %lld", (long long)mlops__rec_as_i64(&f));
+            mlops__jb_printf(b, ", \"time_ms\": %lld", (long long)mlops__rec_as_i64(&f));
         else if (f.tag == 3) {
-            mlops__buf_append(b, ", \"drift_share\": ", 17);
+            mlops__jb_append(b, ", \"drift_share\": ", 17);
             mlops__json_f64(b, mlops__rec_as_f64(&f));
         } else if (f.tag == 4)
-            mlops__buf_printf(b, ", \"dataset_drift\": %s", f.u ? "true" : "false");
+            mlops__jb_printf(b, ", \"dataset_drift\": %s", f.u ? "true" : "false");
         else if (f.tag == 5 && f.wire == MLOPS__REC_WIRE_BYTES) {
-            mlops__buf_append(b, cols ? ", {" : ", \"columns\": [{", cols ? 3 : 15);
+            mlops__jb_append(b, cols ? ", {" : ", \"columns\": [{", cols ? 3 : 15);
             cols = true;
             mlops__rec_reader cr;
             st = mlops__rec_reader_init(&cr, f.p, f.n, 1, REC_WCOL, "drift window column");
@@ -787,33 +787,33 @@ static int hist_cb(const uint8_t *key, size_t key_len, const uint8_t *value, siz
                 switch (g.tag) {
                 case 1: {
                     char *s = mlops__rec_as_str(h->env, &g);
-                    mlops__buf_printf(b, "%s\"name\": ", sep);
+                    mlops__jb_printf(b, "%s\"name\": ", sep);
                     mlops__json_str(b, s ? s : "");
                     mlops__free(h->env, s);
                     break;
                 }
                 case 2:
-                    mlops__buf_printf(b, "%s\"type\": \"%s\"", sep,
+                    mlops__jb_printf(b, "%s\"type\": \"%s\"", sep,
                                       g.u == MLOPS_DRIFT_NUMERIC ? "numeric" : "categorical");
                     break;
                 case 3:
-                    mlops__buf_printf(b, "%s\"test\": ", sep);
+                    mlops__jb_printf(b, "%s\"test\": ", sep);
                     mlops__json_str(b, tname(g.u));
                     break;
                 case 4:
                 case 5:
-                    mlops__buf_printf(b, "%s\"%s\": ", sep, g.tag == 4 ? "score" : "psi");
+                    mlops__jb_printf(b, "%s\"%s\": ", sep, g.tag == 4 ? "score" : "psi");
                     mlops__json_f64(b, mlops__rec_as_f64(&g));
                     break;
                 case 6:
-                    mlops__buf_printf(b, "%s\"drifted\": %s", sep, g.u ? "true" : "false");
+                    mlops__jb_printf(b, "%s\"drifted\": %s", sep, g.u ? "true" : "false");
                     break;
                 case 7:
-                    mlops__buf_printf(b, "%s\"severity\": \"%s\"", sep,
+                    mlops__jb_printf(b, "%s\"severity\": \"%s\"", sep,
                                       g.u == 2 ? "significant" : (g.u == 1 ? "moderate" : "none"));
                     break;
                 case 8:
-                    mlops__buf_printf(b, "%s\"n_current\": %llu", sep, (unsigned long long)g.u);
+                    mlops__jb_printf(b, "%s\"n_current\": %llu", sep, (unsigned long long)g.u);
                     break;
                 default:
                     firstk = firstk || sep[0] == '\0';
@@ -823,7 +823,7 @@ static int hist_cb(const uint8_t *key, size_t key_len, const uint8_t *value, siz
             if (st != MLOPS_E_NOTFOUND)
                 break;
             st = MLOPS_OK;
-            mlops__buf_putc(b, '}');
+            mlops__jb_putc(b, '}');
         }
     }
     if (st != MLOPS_E_NOTFOUND && st != MLOPS_OK) {
@@ -831,8 +831,8 @@ static int hist_cb(const uint8_t *key, size_t key_len, const uint8_t *value, siz
         return 1;
     }
     if (cols)
-        mlops__buf_putc(b, ']');
-    mlops__buf_putc(b, '}');
+        mlops__jb_putc(b, ']');
+    mlops__jb_putc(b, '}');
     return 0;
 }
 
@@ -875,7 +875,7 @@ mlops_status mlops_drift_history_json(char **out, mlops_store *store, const char
     mlops__buf_init(&b, env);
     h.b = &b;
     h.first = true;
-    mlops__buf_putc(&b, '[');
+    mlops__jb_putc(&b, '[');
     st = mlops_store_scan_prefix(store, key, kl, hist_cb, &h);
     if (st == MLOPS_E_CALLBACK)
         st = h.st;
@@ -886,8 +886,8 @@ mlops_status mlops_drift_history_json(char **out, mlops_store *store, const char
         mlops__buf_free(&b);
         return st;
     }
-    mlops__buf_putc(&b, ']');
-    *out = mlops__buf_take_str(&b);
+    mlops__jb_putc(&b, ']');
+    *out = mlops__jb_take(&b);
     if (*out == NULL) {
         mlops__buf_free(&b);
         return mlops__nomem();

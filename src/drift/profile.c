@@ -2,6 +2,8 @@
 /* Column profiles: counts, moments (Chan's parallel formula), the PSI
  * histogram, a KLL sketch, optionally the raw values, or category counts. */
 #include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,30 +29,70 @@ mlops_status mlops__drift_check_name(const char *name, const char *what)
     return MLOPS_OK;
 }
 
+void mlops__jb_append(mlops__buf *b, const void *data, size_t len)
+{
+    if (b->len == SIZE_MAX)
+        return;
+    if (mlops__buf_append(b, data, len) != MLOPS_OK) {
+        mlops__buf_free(b);
+        b->len = SIZE_MAX;
+    }
+}
+
+void mlops__jb_putc(mlops__buf *b, uint8_t c)
+{
+    mlops__jb_append(b, &c, 1);
+}
+
+void mlops__jb_printf(mlops__buf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        /* callers format short fields only; a longer one is a bug, not data */
+        mlops__buf_free(b);
+        b->len = SIZE_MAX;
+        return;
+    }
+    mlops__jb_append(b, tmp, (size_t)n);
+}
+
+char *mlops__jb_take(mlops__buf *b)
+{
+    if (b->len == SIZE_MAX) {
+        b->len = 0;
+        return NULL;
+    }
+    return mlops__buf_take_str(b);
+}
+
 void mlops__json_str(mlops__buf *b, const char *s)
 {
     if (s == NULL) {
-        mlops__buf_append(b, "null", 4);
+        mlops__jb_append(b, "null", 4);
         return;
     }
-    mlops__buf_putc(b, '"');
+    mlops__jb_putc(b, '"');
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"' || *p == '\\') {
-            mlops__buf_putc(b, '\\');
-            mlops__buf_putc(b, *p);
+            mlops__jb_putc(b, '\\');
+            mlops__jb_putc(b, *p);
         } else if (*p < 0x20) {
-            mlops__buf_printf(b, "\\u%04x", *p);
+            mlops__jb_printf(b, "\\u%04x", *p);
         } else {
-            mlops__buf_putc(b, *p);
+            mlops__jb_putc(b, *p);
         }
     }
-    mlops__buf_putc(b, '"');
+    mlops__jb_putc(b, '"');
 }
 
 void mlops__json_f64(mlops__buf *b, double v)
 {
     if (!isfinite(v)) {
-        mlops__buf_append(b, "null", 4);
+        mlops__jb_append(b, "null", 4);
         return;
     }
     char tmp[40];
@@ -59,7 +101,7 @@ void mlops__json_f64(mlops__buf *b, double v)
         if (strtod(tmp, NULL) == v)
             break;
     }
-    mlops__buf_append(b, tmp, strlen(tmp));
+    mlops__jb_append(b, tmp, strlen(tmp));
 }
 
 static mlops_status check_opts(mlops_drift_profile_options *o,
@@ -602,7 +644,7 @@ mlops_status mlops_drift_profile_from_values(mlops_drift_profile **out, mlops_en
             double q[MLOPS_DRIFT_MAX_BINS], e[MLOPS_DRIFT_MAX_BINS];
             for (size_t i = 0; i < nq; i++)
                 q[i] = (double)(i + 1) / (double)p->bins_req;
-            int done = mlops__quantiles_stream(env, values, n, nf, q, nq, e);
+            int done = mlops__quantiles_stream(env, values, n, nf, q, nq, e, NULL);
             if (done < 0) {
                 mlops_drift_profile_free(p);
                 return mlops__nomem();
@@ -1327,9 +1369,9 @@ mlops_status mlops_drift_profile_json(char **out, mlops_drift_profile *p)
     mlops_drift_profile_summary(&s, p);
     mlops__buf b;
     mlops__buf_init(&b, p->env);
-    mlops__buf_append(&b, "{\"name\": ", 9);
+    mlops__jb_append(&b, "{\"name\": ", 9);
     mlops__json_str(&b, p->name);
-    mlops__buf_printf(&b, ", \"type\": \"%s\", \"count\": %llu, \"missing\": %llu, \"nan\": %llu, "
+    mlops__jb_printf(&b, ", \"type\": \"%s\", \"count\": %llu, \"missing\": %llu, \"nan\": %llu, "
                           "\"inf\": %llu",
                       p->type == MLOPS_DRIFT_NUMERIC ? "numeric" : "categorical",
                       (unsigned long long)p->count, (unsigned long long)p->missing,
@@ -1338,44 +1380,44 @@ mlops_status mlops_drift_profile_json(char **out, mlops_drift_profile *p)
         const char *keys[] = {"min", "max", "mean", "variance"};
         double vals[] = {s.min, s.max, s.mean, s.variance};
         for (int i = 0; i < 4; i++) {
-            mlops__buf_printf(&b, ", \"%s\": ", keys[i]);
+            mlops__jb_printf(&b, ", \"%s\": ", keys[i]);
             mlops__json_f64(&b, vals[i]);
         }
-        mlops__buf_append(&b, ", \"quantiles\": {", 16);
+        mlops__jb_append(&b, ", \"quantiles\": {", 16);
         const double qs[] = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
         for (int i = 0; i < 7; i++) {
             double q = NAN;
             if (p->nfinite > 0 && mlops_drift_profile_quantile(&q, p, qs[i]) != MLOPS_OK)
                 q = NAN;
-            mlops__buf_printf(&b, "%s\"%g\": ", i ? ", " : "", qs[i]);
+            mlops__jb_printf(&b, "%s\"%g\": ", i ? ", " : "", qs[i]);
             mlops__json_f64(&b, q);
         }
-        mlops__buf_append(&b, "}, \"edges\": [", 13);
+        mlops__jb_append(&b, "}, \"edges\": [", 13);
         for (size_t j = 0; p->edges_fixed && j < p->n_edges; j++) {
             if (j)
-                mlops__buf_append(&b, ", ", 2);
+                mlops__jb_append(&b, ", ", 2);
             mlops__json_f64(&b, p->edges[j]);
         }
-        mlops__buf_append(&b, "], \"bins\": [", 12);
+        mlops__jb_append(&b, "], \"bins\": [", 12);
         for (size_t j = 0; p->edges_fixed && j <= p->n_edges; j++)
-            mlops__buf_printf(&b, "%s%llu", j ? ", " : "", (unsigned long long)p->hist[j]);
-        mlops__buf_printf(&b, "], \"bins_estimated\": %s, \"exact\": %s, \"rank_error\": ",
+            mlops__jb_printf(&b, "%s%llu", j ? ", " : "", (unsigned long long)p->hist[j]);
+        mlops__jb_printf(&b, "], \"bins_estimated\": %s, \"exact\": %s, \"rank_error\": ",
                           p->hist_estimated ? "true" : "false", s.exact ? "true" : "false");
         mlops__json_f64(&b, s.rank_error);
-        mlops__buf_printf(&b, ", \"sketch_k\": %u, \"sketch_items\": %u", p->kll.k,
+        mlops__jb_printf(&b, ", \"sketch_k\": %u, \"sketch_items\": %u", p->kll.k,
                           mlops__kll_retained(&p->kll));
     } else {
-        mlops__buf_append(&b, ", \"categories\": {", 17);
+        mlops__jb_append(&b, ", \"categories\": {", 17);
         for (size_t i = 0; i < p->n_cats; i++) {
             if (i)
-                mlops__buf_append(&b, ", ", 2);
+                mlops__jb_append(&b, ", ", 2);
             mlops__json_str(&b, p->cats[i].s);
-            mlops__buf_printf(&b, ": %llu", (unsigned long long)p->cats[i].c);
+            mlops__jb_printf(&b, ": %llu", (unsigned long long)p->cats[i].c);
         }
-        mlops__buf_printf(&b, "}, \"other\": %llu", (unsigned long long)p->other);
+        mlops__jb_printf(&b, "}, \"other\": %llu", (unsigned long long)p->other);
     }
-    mlops__buf_printf(&b, ", \"bytes\": %llu}", (unsigned long long)s.bytes);
-    char *text = mlops__buf_take_str(&b);
+    mlops__jb_printf(&b, ", \"bytes\": %llu}", (unsigned long long)s.bytes);
+    char *text = mlops__jb_take(&b);
     if (text == NULL) {
         mlops__buf_free(&b);
         return mlops__nomem();

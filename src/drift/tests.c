@@ -192,11 +192,14 @@ mlops_status mlops_drift_psi(mlops_drift_result *out, const double *base, size_t
         return mlops__error(MLOPS_E_INSUFFICIENT, "PSI needs two non-empty samples (sizes %zu and %zu)",
                             nb, nc);
     count_special(base, nb, &out->nan_base, &out->inf_base);
-    count_special(cur, nc, &out->nan_cur, &out->inf_cur);
-    if (o.mode == MLOPS_DRIFT_PSI_EVIDENTLY)
+    if (o.mode == MLOPS_DRIFT_PSI_EVIDENTLY) {
+        count_special(cur, nc, &out->nan_cur, &out->inf_cur);
         return psi_evidently(out, base, nb, cur, nc);
+    }
     size_t ne;
     double edges[MLOPS_DRIFT_MAX_BINS];
+    uint64_t lt[MLOPS_DRIFT_MAX_BINS];
+    lt[0] = UINT64_MAX;
     if (o.edges != NULL || o.n_edges != 0) {
         if (o.edges == NULL || o.n_edges == 0 || o.n_edges > MLOPS_DRIFT_MAX_BINS - 1)
             return mlops__error(MLOPS_E_INVALID, "PSI needs 1 to %u explicit edges, got %zu",
@@ -221,7 +224,7 @@ mlops_status mlops_drift_psi(mlops_drift_result *out, const double *base, size_t
         double q[MLOPS_DRIFT_MAX_BINS];
         for (size_t i = 0; i < ne; i++)
             q[i] = (double)(i + 1) / (double)o.bins;
-        int done = mlops__quantiles_stream(NULL, base, nb, nf, q, ne, edges);
+        int done = mlops__quantiles_stream(NULL, base, nb, nf, q, ne, edges, lt);
         if (done < 0)
             return mlops__nomem();
         if (done == 0 && ne > 0) {
@@ -241,10 +244,26 @@ mlops_status mlops_drift_psi(mlops_drift_result *out, const double *base, size_t
         return mlops__nomem();
     uint64_t *cc = cb + ne + 2;
     uint64_t nan = 0;
-    mlops__bin_count(edges, ne, base, nb, cb, &nan);
-    cb[ne + 1] = nan;
+    if (ne > 0 && lt[0] != UINT64_MAX) {
+        /* the quantile pass counted the baseline's bins already */
+        uint64_t pinf = 0, ninf = 0, nf = nb - out->nan_base - out->inf_base;
+        for (size_t i = 0; i < nb && out->inf_base > 0; i++) {
+            pinf += base[i] == INFINITY;
+            ninf += base[i] == -INFINITY;
+        }
+        cb[0] = lt[0] + ninf;
+        for (size_t j = 1; j < ne; j++)
+            cb[j] = lt[j] - lt[j - 1];
+        cb[ne] = nf - lt[ne - 1] + pinf;
+        cb[ne + 1] = out->nan_base;
+    } else {
+        mlops__bin_count(edges, ne, base, nb, cb, &nan);
+        cb[ne + 1] = nan;
+    }
     nan = 0;
-    mlops__bin_count(edges, ne, cur, nc, cc, &nan);
+    /* the current side's NaN and infinities are counted by its binning pass */
+    mlops__bin_count2(edges, ne, cur, nc, cc, &nan, &out->inf_cur);
+    out->nan_cur = nan;
     cc[ne + 1] = nan;
     out->statistic = mlops__psi_from_counts(cb, nb, cc, nc, ne + 2, o.eps);
     out->n_base = nb;

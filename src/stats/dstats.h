@@ -26,9 +26,11 @@ void mlops__quantiles_select(double *x, size_t n, const double *q, size_t nq, do
 
 /* Quantiles of the finite values of x (nf of them) in one pass without a
  * copy; 1 on success, 0 when the caller should fall back to
- * mlops__quantiles_select (small input, unlucky sample), -1 on NOMEM. */
+ * mlops__quantiles_select (small input, unlucky sample), -1 on NOMEM.
+ * lt_out (nq values, or NULL) receives the number of finite values below
+ * each quantile, or lt_out[0] = UINT64_MAX when that is not known. */
 int mlops__quantiles_stream(const mlops_env *env, const double *x, size_t n, size_t nf,
-                            const double *q, size_t nq, double *out);
+                            const double *q, size_t nq, double *out, uint64_t *lt_out);
 
 /* ---- binning ---- */
 
@@ -48,6 +50,9 @@ static inline size_t mlops__bin_of(const double *edges, size_t ne, double x)
 /* Add the bin counts of x to counts[0..ne] (ne+1 bins) and NaNs to *nan_count. */
 void mlops__bin_count(const double *edges, size_t ne, const double *x, size_t n,
                       uint64_t *counts, uint64_t *nan_count);
+/* The same, also counting infinities into *inf_count (if not NULL). */
+void mlops__bin_count2(const double *edges, size_t ne, const double *x, size_t n,
+                       uint64_t *counts, uint64_t *nan_count, uint64_t *inf_count);
 
 /* PSI of two share vectors, each share floored at eps first (eps > 0):
  * sum (c - b) * ln(c / b). Bins where both counts are 0 contribute 0. */

@@ -195,7 +195,13 @@ void mlops__quantiles_select(double *x, size_t n, const double *q, size_t nq, do
 void mlops__bin_count(const double *edges, size_t ne, const double *x, size_t n,
                       uint64_t *counts, uint64_t *nan_count)
 {
-    uint64_t nan = 0;
+    mlops__bin_count2(edges, ne, x, n, counts, nan_count, NULL);
+}
+
+void mlops__bin_count2(const double *edges, size_t ne, const double *x, size_t n,
+                       uint64_t *counts, uint64_t *nan_count, uint64_t *inf_count)
+{
+    uint64_t nan = 0, inf = 0;
     if (ne <= 15) {
         /* branchless search over 15 edges padded with +inf; two count
          * arrays so that runs of one bin do not serialize on a counter */
@@ -218,6 +224,7 @@ void mlops__bin_count(const double *edges, size_t ne, const double *x, size_t n,
             b1 += (v1 >= e[b1]) ? 1 : 0;
             /* NaN compares false everywhere: bin 0, taken back below */
             nan += (v0 != v0) + (v1 != v1);
+            inf += (fabs(v0) == INFINITY) + (fabs(v1) == INFINITY);
             c2[0][b0]++;
             c2[1][b1]++;
         }
@@ -229,6 +236,7 @@ void mlops__bin_count(const double *edges, size_t ne, const double *x, size_t n,
             b += (v >= e[b + 1]) ? 2 : 0;
             b += (v >= e[b]) ? 1 : 0;
             nan += (v != v);
+            inf += fabs(v) == INFINITY;
             c2[0][b]++;
         }
         c2[0][0] -= nan;
@@ -244,10 +252,13 @@ void mlops__bin_count(const double *edges, size_t ne, const double *x, size_t n,
                 nan++;
                 continue;
             }
+            inf += fabs(v) == INFINITY;
             counts[mlops__bin_of(edges, ne, v)]++;
         }
     }
     *nan_count += nan;
+    if (inf_count)
+        *inf_count += inf;
 }
 
 double mlops__psi_from_counts(const uint64_t *base, uint64_t nb, const uint64_t *cur,
@@ -361,8 +372,10 @@ static bool push(const mlops_env *env, bucket *b, double v)
 }
 
 int mlops__quantiles_stream(const mlops_env *env, const double *x, size_t n, size_t nf,
-                            const double *q, size_t nq, double *out)
+                            const double *q, size_t nq, double *out, uint64_t *lt_out)
 {
+    if (lt_out != NULL && nq > 0)
+        lt_out[0] = UINT64_MAX;
     enum { MAXB = 2 * 1024 };
     if (nf < 200000 || nq == 0 || nq > 64)
         return 0;
@@ -516,6 +529,25 @@ int mlops__quantiles_stream(const mlops_env *env, const double *x, size_t n, siz
             }
             out[k] = r1 == r0 ? v[0] : lerp_np(v[0], v[1], t);
         }
+        /* values below each quantile, from the bracket that holds it: the
+         * baseline's bin counts without another pass */
+        bool lt_ok = lt_out != NULL;
+        for (size_t k = 0; k < nq && ok == 1 && lt_ok; k++) {
+            double e = out[k];
+            size_t j = 0;
+            while (j < nb && !(L[j] <= e && e <= H[j]))
+                j++;
+            if (j == nb) {
+                lt_ok = false;
+                break;
+            }
+            uint64_t c = start[j];
+            for (size_t i = 0; i < bk[j].n; i++)
+                c += bk[j].v[i] < e;
+            lt_out[k] = c;
+        }
+        if (!lt_ok && lt_out != NULL)
+            lt_out[0] = UINT64_MAX;
     }
     for (size_t j = 0; j < nb; j++)
         mlops__free(env, bk[j].v);

@@ -48,6 +48,14 @@ def test_psi_agrees_with_numpy():
         b = 0.2 + 1.2 * rng.standard_normal(m)
         assert rel(drift.psi(a, b), np_psi(a, b)) < 1e-12
         assert rel(drift.psi(a, b, bins=20), np_psi(a, b, 20)) < 1e-12
+    # the one-pass quantile path (large samples), with NaN and infinities
+    a = rng.standard_normal(400000)
+    a[::1000] = np.nan
+    a[5::3000] = np.inf
+    a[7::5000] = -np.inf
+    b = 0.1 + rng.standard_normal(300000)
+    assert rel(drift.psi(a, b), np_psi(a, b)) < 1e-12
+    assert rel(drift.psi(np.round(a, 1), b), np_psi(np.round(a, 1), b)) < 1e-12
     # ties and NaN in their own bin
     a = rng.integers(0, 5, 400).astype(float)
     b = rng.integers(0, 6, 300).astype(float)
