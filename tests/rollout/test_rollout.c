@@ -309,6 +309,23 @@ START_TEST(test_namespace_exclusive)
         require(v1 == v2, "loaded experiment differs");
     }
     tu_assert_st(mlops_ab_experiment_load(&c, s, "nope"), MLOPS_E_NOTFOUND);
+    /* An allow-list of any size survives storage. */
+    mlops_ab_experiment *fm = NULL, *fl = NULL;
+    tu_assert_ok(mlops_ab_experiment_create(&fm, NULL, "forced-many", NULL));
+    for (uint64_t i = 0; i < 300; i++) {
+        int n = unit_id(buf, i);
+        tu_assert_ok(mlops_ab_experiment_force(fm, buf, (size_t)n, 1));
+    }
+    tu_assert_ok(mlops_ab_experiment_save(fm, s));
+    tu_assert_ok(mlops_ab_experiment_load(&fl, s, "forced-many"));
+    for (uint64_t i = 0; i < 300; i++) {
+        int n = unit_id(buf, i);
+        int32_t v;
+        tu_assert_ok(mlops_ab_experiment_assign(&v, NULL, fl, buf, (size_t)n));
+        require(v == 1, "forced unit %llu lost on load", (unsigned long long)i);
+    }
+    mlops_ab_experiment_free(fm);
+    mlops_ab_experiment_free(fl);
     mlops_ab_experiment_free(a);
     mlops_ab_experiment_free(b);
     mlops_ab_experiment_free(c);
