@@ -308,7 +308,9 @@ START_TEST(test_namespace_exclusive)
         tu_assert_ok(mlops_ab_experiment_assign(&v2, NULL, la, buf, (size_t)n));
         require(v1 == v2, "loaded experiment differs");
     }
-    tu_assert_st(mlops_ab_experiment_load(&c, s, "nope"), MLOPS_E_NOTFOUND);
+    mlops_ab_experiment *none = NULL;
+    tu_assert_st(mlops_ab_experiment_load(&none, s, "nope"), MLOPS_E_NOTFOUND);
+    ck_assert_ptr_null(none);
     /* An allow-list of any size survives storage. */
     mlops_ab_experiment *fm = NULL, *fl = NULL;
     tu_assert_ok(mlops_ab_experiment_create(&fm, NULL, "forced-many", NULL));
