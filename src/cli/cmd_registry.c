@@ -394,7 +394,7 @@ static int human_model(const jv *m, void *arg)
     for (size_t i = 0; tags && i < tags->n; i++)
         printf("tag:          %s=%s\n", tags->items[i].key, tags->items[i].str);
     const jv *vers = jget(m, "versions");
-    printf("\n%7s  %-10s %-20s %-32s %-8s %s\n", "VERSION", "STAGE", "ALIASES", "SOURCE", "GATE",
+    printf("\n%7s  %-10s %-20s %-36s %-8s %s\n", "VERSION", "STAGE", "ALIASES", "SOURCE", "GATE",
            "CREATED");
     for (size_t i = 0; vers && i < vers->n; i++) {
         const jv *v = &vers->items[i];
@@ -405,7 +405,7 @@ static int human_model(const jv *m, void *arg)
             snprintf(src, sizeof(src), "run %s", run);
         else
             snprintf(src, sizeof(src), "blob %.16s", jstr(v, "blob") ? jstr(v, "blob") : "?");
-        printf("%7lld  %-10s %-20s %-32s %-8s %s\n", (long long)jint(v, "version"),
+        printf("%7lld  %-10s %-20s %-36s %-8s %s\n", (long long)jint(v, "version"),
                jstr(v, "stage"), al, src, gate_text(v), fmt_ms(t, sizeof(t), jint(v, "created_ms")));
     }
     if (vers == NULL || vers->n == 0)
@@ -1268,26 +1268,25 @@ int cli_cmd_models(cli_ctx *ctx, int argc, char **argv)
 
 /* ---- the demo step ---- */
 
-/* A second, worse run for the demo's challenger. */
-static mlops_status demo_challenger_run(char *id_out, size_t cap, mlops_store *s,
-                                        const char *experiment_id)
+/* A demo training run whose validation AUC climbs towards `target`. */
+static mlops_status demo_run(char *id_out, size_t cap, mlops_store *s, const char *experiment_id,
+                             const char *name, double target, const double *weights)
 {
     mlops_run_options ro = MLOPS_RUN_OPTIONS_INIT;
-    ro.name = "demo-challenger";
+    ro.name = name;
     ro.flags = MLOPS_RUN_NO_ENVIRONMENT;
     mlops_run *run = NULL;
     mlops_status st = mlops_run_create(&run, s, experiment_id[0] ? experiment_id : NULL, &ro);
     double auc = 0.5, loss = 0.69;
     for (int epoch = 0; st == MLOPS_OK && epoch < 10; epoch++) {
         loss *= 0.9;
-        auc += (0.79 - auc) * 0.35;
+        auc += (target - auc) * 0.35;
         mlops_metric_point pts[2] = {{"loss", loss, epoch, 0}, {"val_auc", auc, epoch, 0}};
         pts[0].timestamp_ms = pts[1].timestamp_ms = mlops_env_now_ns(mlops_store_env(s)) / 1000000;
         st = mlops_run_log_metrics(run, pts, 2);
     }
-    double weights[8] = {0.4, -1.1, 0.1, 1.9, -0.5, 0.8, 0.1, 0.9};
     if (st == MLOPS_OK)
-        st = mlops_run_log_artifact_bytes(run, "model/model.bin", weights, sizeof(weights));
+        st = mlops_run_log_artifact_bytes(run, "model/model.bin", weights, 8 * sizeof(double));
     if (st == MLOPS_OK)
         st = mlops_run_end(run, MLOPS_RUN_FINISHED, 0);
     if (st == MLOPS_OK)
@@ -1317,8 +1316,15 @@ int cli_demo_registry(cli_ctx *ctx, cli_demo_state *st)
     if (s == NULL)
         return CLI_FAILED;
     printf("== registry: register, gate, promote, refuse a worse challenger ==\n");
-    if (st->run_id[0] == '\0')
-        return cli_error(ctx, "registry demo: the tracking step left no run");
+    if (st->run_id[0] == '\0') {
+        /* run on its own (or after a tracking step that logged nothing) */
+        static const double w[8] = {0.42, -1.3, 0.07, 2.1, -0.55, 0.9, 0.0, 1.0};
+        mlops_status ms = demo_run(st->run_id, sizeof(st->run_id), s, st->experiment_id,
+                                   "demo-champion", 0.86, w);
+        if (ms != MLOPS_OK)
+            return cli_fail(ctx, ms, "registry demo: training run");
+        printf("logged training run %s (val_auc towards 0.86)\n", st->run_id);
+    }
     const char *artifact = demo_artifact(s, st->run_id);
     if (artifact == NULL)
         return cli_error(ctx, "registry demo: run %s has no model artifact", st->run_id);
@@ -1370,7 +1376,8 @@ int cli_demo_registry(cli_ctx *ctx, cli_demo_state *st)
     st->model_version = v;
 
     char cid[64] = "";
-    ms = demo_challenger_run(cid, sizeof(cid), s, st->experiment_id);
+    static const double cw[8] = {0.4, -1.1, 0.1, 1.9, -0.5, 0.8, 0.1, 0.9};
+    ms = demo_run(cid, sizeof(cid), s, st->experiment_id, "demo-challenger", 0.79, cw);
     int64_t cv = 0;
     if (ms == MLOPS_OK) {
         o.run_id = cid;

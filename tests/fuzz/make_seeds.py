@@ -138,7 +138,51 @@ def api_seq():
     write("api_seq", "reopen", bytes([0, 2, 9, 1]) + b"z" + bytes([9, 0, 11]))
 
 
+def run_filter():
+    filters = [
+        "metrics.acc > 0.5",
+        "params.lr = '0.1' and tags.team != 'core'",
+        "attributes.status = 'FINISHED'",
+        "(metrics.acc < 1 or metrics.loss >= 2) and params.lr like '0.%'",
+        "tags.`team` ILIKE '%GROW%'\nmetrics.acc DESC\nattributes.start_time",
+        "run_name IN ('baseline', 'tuned')",
+        "metrics.loss = NaN",
+        "params.lr = \"0.1\" AND (",
+        "metrics.acc > 1e400",
+        "attributes.run_id = '0123456789abcdef0123456789abcdef'",
+        "\nparams.lr ASC\nmetrics.loss DESC",
+        "datasets.digest = 'abc'",
+        "((((((((((metrics.acc > 0))))))))))",
+        "tags.x = 'it''s'",
+    ]
+    for i, f in enumerate(filters):
+        write("run_filter", "filter-%02d" % i, f.encode())
+
+
+def drift_profile():
+    # real encodings, made by the library through the Python binding
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
+    try:
+        from mlops import drift
+    except Exception as e:  # no built library: keep the committed seeds
+        print("drift seeds skipped:", e)
+        return
+    rng = random.Random(3)
+    write("drift_profile", "numeric",
+          drift.Profile.from_values("x", [rng.gauss(0, 1) for _ in range(500)]).to_bytes())
+    write("drift_profile", "numeric-nan-inf",
+          drift.Profile.from_values("y", [1.0, float("nan"), float("inf"), -0.0, 5e-324]).to_bytes())
+    write("drift_profile", "constant", drift.Profile.from_values("c", [2.0] * 50).to_bytes())
+    write("drift_profile", "empty", drift.Profile.from_values("e", []).to_bytes())
+    write("drift_profile", "kept-values",
+          drift.Profile.from_values("k", [float(i) for i in range(64)], keep_values=100,
+                                    sketch_k=8).to_bytes())
+    cat = drift.Profile("cat", kind="categorical")
+    cat.add(["a", "b", "a", "", "\u00e9"])
+    write("drift_profile", "categorical", cat.to_bytes())
+
+
 if __name__ == "__main__":
-    for fn in (codec, zstd, utf8, store_uri, api_seq):
+    for fn in (codec, zstd, utf8, store_uri, api_seq, run_filter, drift_profile):
         fn()
     sys.exit(0)

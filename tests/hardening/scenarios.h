@@ -9,6 +9,10 @@
  * scans, reads, a delete, a compaction and a check. */
 extern const sweep_scenario scenario_store;
 
+/* Tracking: an experiment, a run, params, tags, a batch, metrics one by
+ * one (4, or 1,000 at full scale), two artifacts, end, a search. */
+extern const sweep_scenario scenario_run;
+
 /* Every scenario this build has, NULL-terminated. */
 extern const sweep_scenario *const all_scenarios[];
 

@@ -29,27 +29,86 @@ static void h_add(hasher *h, const void *p, size_t n)
     h->len += n;
 }
 
+/* Replace each run of 32 or more lowercase hex digits by as many '#' (an id
+ * can follow other hex digits, as in a key "<exp id><run id>"). */
+static void canon(uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && ((p[j] >= '0' && p[j] <= '9') || (p[j] >= 'a' && p[j] <= 'f')))
+            j++;
+        if (j - i >= 32)
+            memset(p + i, '#', j - i);
+        i = j > i ? j : i + 1;
+    }
+}
+
+typedef struct pairs {
+    hasher h;     /* the canonical pairs, packed */
+    size_t *off;  /* start of each pair in h.buf */
+    size_t n, cap;
+} pairs;
+
 static int hash_cb(const uint8_t *k, size_t kl, const uint8_t *v, size_t vl, uint64_t ver,
                    void *payload)
 {
     (void)ver;
-    hasher *h = payload;
+    pairs *ps = payload;
+    if (ps->n == ps->cap) {
+        ps->cap = ps->cap ? ps->cap * 2 : 256;
+        ps->off = realloc(ps->off, ps->cap * sizeof(*ps->off));
+        ck_assert_ptr_nonnull(ps->off);
+    }
+    ps->off[ps->n++] = ps->h.len;
     uint64_t l = kl;
-    h_add(h, &l, 8);
-    h_add(h, k, kl);
+    h_add(&ps->h, &l, 8);
+    size_t kpos = ps->h.len;
+    h_add(&ps->h, k, kl);
+    canon(ps->h.buf + kpos, kl);
     l = vl;
-    h_add(h, &l, 8);
-    h_add(h, v, vl);
+    h_add(&ps->h, &l, 8);
+    size_t vpos = ps->h.len;
+    h_add(&ps->h, v, vl);
+    canon(ps->h.buf + vpos, vl);
     return 0;
+}
+
+static const uint8_t *sort_base;
+
+static size_t pair_len(const uint8_t *p)
+{
+    uint64_t kl, vl;
+    memcpy(&kl, p, 8);
+    memcpy(&vl, p + 8 + kl, 8);
+    return 16 + (size_t)kl + (size_t)vl;
+}
+
+static int pair_cmp(const void *a, const void *b)
+{
+    const uint8_t *pa = sort_base + *(const size_t *)a, *pb = sort_base + *(const size_t *)b;
+    size_t la = pair_len(pa), lb = pair_len(pb);
+    int c = memcmp(pa, pb, la < lb ? la : lb);
+    return c ? c : (la > lb) - (la < lb);
 }
 
 uint64_t sweep_state_hash(mlops_store *s)
 {
-    hasher h = {0};
-    tu_assert_ok(mlops_store_scan(s, NULL, 0, NULL, 0, hash_cb, &h));
-    uint64_t r = mlops_hash64(h.buf, h.len, 0);
-    free(h.buf);
+    pairs ps = {{0}, NULL, 0, 0};
+    tu_assert_ok(mlops_store_scan(s, NULL, 0, NULL, 0, hash_cb, &ps));
+    sort_base = ps.h.buf;
+    qsort(ps.off, ps.n, sizeof(*ps.off), pair_cmp);
+    uint64_t r = mlops_hash64("", 0, (uint64_t)ps.n);
+    for (size_t i = 0; i < ps.n; i++)
+        r = mlops_hash64(ps.h.buf + ps.off[i], pair_len(ps.h.buf + ps.off[i]), r);
+    free(ps.h.buf);
+    free(ps.off);
     return r;
+}
+
+uint64_t sweep_scenario_state(const sweep_scenario *sc, mlops_store *s)
+{
+    return sc->state ? sc->state(s) : sweep_state_hash(s);
 }
 
 int sweep_fd_count(void)
@@ -85,21 +144,17 @@ mlops_status sweep_open_store(sweep_ctx *c)
     return mlops_store_open(&c->store, c->env, c->uri, &o);
 }
 
-static void release_all(const sweep_scenario *sc, sweep_ctx *c)
+void sweep_release(const sweep_scenario *sc, sweep_ctx *c)
 {
     if (sc->release)
         sc->release(c);
     memset(c->h, 0, sizeof(c->h));
+    for (size_t i = 0; i < SWEEP_MAX_IDS; i++) {
+        mlops_string_free(c->env, c->ids[i]);
+        c->ids[i] = NULL;
+    }
     mlops_store_close(c->store);
     c->store = NULL;
-}
-
-static size_t n_steps(const sweep_scenario *sc)
-{
-    size_t n = 0;
-    while (n < SWEEP_MAX_STEPS && sc->steps[n])
-        n++;
-    return n;
 }
 
 long sweep_known_bug_hits;
@@ -137,11 +192,11 @@ static bool allowed(const sweep_scenario *sc, mlops_status st)
 }
 
 /* The state after a reopen with a plain allocator. */
-static uint64_t reopened_hash(const char *uri)
+static uint64_t reopened_hash(const sweep_scenario *sc, const char *uri)
 {
     mlops_store *s = NULL;
     tu_assert_ok(mlops_store_open(&s, NULL, uri, NULL));
-    uint64_t h = sweep_state_hash(s);
+    uint64_t h = sweep_scenario_state(sc, s);
     char *report = NULL;
     mlops_status st = mlops_store_check(&report, s);
     ck_assert_msg(st == MLOPS_OK, "store check after the sweep: %s", report ? report : "");
@@ -164,8 +219,9 @@ static void fresh_uri(char *uri, size_t cap, const char *backend, char **dir)
 sweep_result sweep_run(const sweep_scenario *sc, const char *backend, bool persistent)
 {
     sweep_result res = {0, 0, 0};
-    size_t ns = n_steps(sc);
-    uint64_t ref[SWEEP_MAX_STEPS + 1];
+    size_t ns = sc->n_steps(0);
+    uint64_t *ref = calloc(ns + 1, sizeof(*ref));
+    ck_assert_ptr_nonnull(ref);
     char uri[4200];
     char *dir = NULL;
     tu_clock clk = {1700000000000000000LL};
@@ -177,19 +233,22 @@ sweep_result sweep_run(const sweep_scenario *sc, const char *backend, bool persi
         sweep_ctx c = {0};
         c.env = tu_env_new(&a, &clk);
         c.uri = uri;
+        long step_calls = 0;
         for (size_t i = 0; i < ns; i++) {
-            mlops_status st = sc->steps[i](&c);
+            long before_calls = a.calls;
+            mlops_status st = sc->step(&c, i);
+            step_calls += a.calls - before_calls;
             ck_assert_msg(st == MLOPS_OK, "%s/%s: reference step %zu failed: %s (%s)", sc->name,
                           backend, i, mlops_status_name(st), mlops_error_message());
-            ref[i] = sweep_state_hash(c.store);
+            ref[i] = sweep_scenario_state(sc, c.store);
         }
-        res.allocations = a.calls;
-        release_all(sc, &c);
+        res.allocations = step_calls; /* not the state hashing */
+        sweep_release(sc, &c);
         mlops_env_free(c.env);
         ck_assert_msg(a.live == 0, "%s/%s: reference run leaked %ld blocks", sc->name, backend,
                       a.live);
         if (dir) {
-            ck_assert_msg(reopened_hash(uri) == ref[ns - 1], "%s: reopened state differs",
+            ck_assert_msg(reopened_hash(sc, uri) == ref[ns - 1], "%s: reopened state differs",
                           sc->name);
             tu_rmtree(dir);
             free(dir);
@@ -209,7 +268,7 @@ sweep_result sweep_run(const sweep_scenario *sc, const char *backend, bool persi
         size_t i = 0;
         mlops_status st = MLOPS_OK;
         for (; i < ns; i++) {
-            st = sc->steps[i](&c);
+            st = sc->step(&c, i);
             if (st != MLOPS_OK)
                 break;
         }
@@ -233,7 +292,7 @@ sweep_result sweep_run(const sweep_scenario *sc, const char *backend, bool persi
             a.fail_at = 0;
             a.persistent = false;
             if (opened) {
-                uint64_t h = sweep_state_hash(c.store);
+                uint64_t h = sweep_scenario_state(sc, c.store);
                 before = i == 0 || h == ref[i - 1];
                 ck_assert_msg(before || h == ref[i],
                               "%s/%s k=%ld: after a failure in step %zu the store holds a "
@@ -241,20 +300,22 @@ sweep_result sweep_run(const sweep_scenario *sc, const char *backend, bool persi
             }
             if (opened && !persistent) {
                 /* once: the same handles finish the scenario (I10) */
-                for (size_t j = before ? i : i + 1; j < ns; j++) {
-                    mlops_status s2 = sc->steps[j](&c);
+                bool again = before || (sc->idempotent && sc->idempotent(i, 0));
+                for (size_t j = again ? i : i + 1; j < ns; j++) {
+                    mlops_status s2 = sc->step(&c, j);
                     ck_assert_msg(s2 == MLOPS_OK,
                                   "%s/%s k=%ld: step %zu after the failure gave %s: %s",
                                   sc->name, backend, k, j, mlops_status_name(s2),
                                   mlops_error_message());
                 }
-                ck_assert_msg(sweep_state_hash(c.store) == ref[ns - 1],
-                              "%s/%s k=%ld: final state differs after recovery", sc->name,
-                              backend, k);
+                ck_assert_msg(sweep_scenario_state(sc, c.store) == ref[ns - 1],
+                              "%s/%s k=%ld: final state differs after recovery from a "
+                              "failure in step %zu (%s; resumed at step %zu)", sc->name,
+                              backend, k, i, mlops_status_name(st), again ? i : i + 1);
                 finished = true;
             }
         }
-        release_all(sc, &c);
+        sweep_release(sc, &c);
         mlops_env_free(c.env);
         ck_assert_msg(a.live == 0, "%s/%s k=%ld (%s): %ld blocks leaked", sc->name, backend, k,
                       persistent ? "persistent" : "once", a.live);
@@ -265,7 +326,7 @@ sweep_result sweep_run(const sweep_scenario *sc, const char *backend, bool persi
              * step: all of them if the scenario finished, else the state
              * before the failed step or after it (I2, I3) */
             if (opened) {
-                uint64_t h = reopened_hash(uri);
+                uint64_t h = reopened_hash(sc, uri);
                 if (finished)
                     ck_assert_msg(h == ref[ns - 1], "%s/%s k=%ld: reopened state differs",
                                   sc->name, backend, k);
@@ -283,5 +344,6 @@ sweep_result sweep_run(const sweep_scenario *sc, const char *backend, bool persi
             break;
         res.injected++;
     }
+    free(ref);
     return res;
 }

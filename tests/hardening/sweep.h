@@ -12,8 +12,8 @@
 
 #include "testutil.h"
 
-#define SWEEP_MAX_STEPS 32
 #define SWEEP_MAX_HANDLES 8
+#define SWEEP_MAX_IDS 8
 
 typedef struct sweep_ctx {
     mlops_env *env;
@@ -23,14 +23,25 @@ typedef struct sweep_ctx {
     void *user;
     const void *io; /* a file backend I/O table (faultio.h), or NULL */
     uint32_t sync;  /* MLOPS_SYNC_*; 0: NORMAL */
+    int scale;      /* 0: small (allocation sweeps); 1: the full reference workload */
+    char *ids[SWEEP_MAX_IDS]; /* strings made by steps (experiment ids...), env-allocated */
 } sweep_ctx;
 
-typedef mlops_status (*sweep_step_fn)(sweep_ctx *c);
+/* Run step i (0 opens the store). Each step is one acknowledged unit: one
+ * atomic store write, or none. */
+typedef mlops_status (*sweep_step_fn)(sweep_ctx *c, size_t i);
 
 typedef struct sweep_scenario {
     const char *name;
-    sweep_step_fn steps[SWEEP_MAX_STEPS]; /* NULL-terminated; step 0 opens the store */
-    void (*release)(sweep_ctx *c);        /* close the module handles in c->h (may be NULL) */
+    size_t (*n_steps)(int scale);
+    sweep_step_fn step;
+    void (*release)(sweep_ctx *c); /* close the module handles in c->h (may be NULL) */
+    /* the logical state, for modules whose keys hold random ids or nonces;
+     * NULL: sweep_state_hash() of the raw keys */
+    uint64_t (*state)(mlops_store *s);
+    /* true if step i may run again after it took effect but reported a
+     * failure (so its outputs, such as an id, are made again); NULL: none */
+    bool (*idempotent)(size_t i, int scale);
     /* statuses a failed allocation may also surface as (besides NOMEM), 0-terminated */
     mlops_status also_allowed[4];
 } sweep_scenario;
@@ -47,12 +58,21 @@ extern long sweep_known_bug_hits;
 /* Open the store at c->uri with c->env (the usual step 0). */
 mlops_status sweep_open_store(sweep_ctx *c);
 
+/* Close every handle of a scenario, the store last. */
+void sweep_release(const sweep_scenario *sc, sweep_ctx *c);
+
 /* Run one sweep. uri_base: "mem:" or a directory; a fresh store is made
  * under it for every run. */
 sweep_result sweep_run(const sweep_scenario *sc, const char *backend, bool persistent);
 
-/* A hash of every key and value in the store (versions excluded). */
+/* A hash of every key and value in the store (versions excluded). Runs of
+ * 32 or more lowercase hex digits (random run ids, content addresses) are
+ * replaced by a placeholder and the pairs sorted, so two runs of a scenario
+ * that differ only in their random ids hash the same. */
 uint64_t sweep_state_hash(mlops_store *s);
+
+/* The scenario's state function, or the raw hash. */
+uint64_t sweep_scenario_state(const sweep_scenario *sc, mlops_store *s);
 
 /* Open file descriptors of this process. */
 int sweep_fd_count(void);
