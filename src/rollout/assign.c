@@ -232,17 +232,15 @@ MLOPS_API mlops_status mlops_ab_in_namespace(int *in_out, const void *unit, size
         !mlops__utf8_valid(namespace_id, strlen(namespace_id)))
         return mlops__error(MLOPS_E_INVALID, "the unit or namespace is not valid UTF-8");
     size_t nl = strlen(namespace_id);
-    char stackbuf[256];
-    char *seed = nl + 3 <= sizeof(stackbuf) ? stackbuf : malloc(nl + 3);
-    if (seed == NULL)
-        return mlops__nomem();
+    if (nl > MLOPS__AB_MAX_NAME)
+        return mlops__error(MLOPS_E_INVALID, "a namespace id is at most %d bytes, not %zu",
+                            MLOPS__AB_MAX_NAME, nl);
+    char seed[MLOPS__AB_MAX_NAME + 3];
     seed[0] = '_';
     seed[1] = '_';
     memcpy(seed + 2, namespace_id, nl + 1);
     double x = mlops__ab_hash_unit(MLOPS_AB_HASH_GROWTHBOOK_V1, seed, 0,
                                    unit == NULL ? "" : unit, unit_len);
-    if (seed != stackbuf)
-        free(seed);
     *in_out = x >= start && x < end;
     return MLOPS_OK;
 }
@@ -748,12 +746,8 @@ MLOPS_API mlops_status mlops_ab_experiment_load(mlops_ab_experiment **out, mlops
     char *strs[7] = {0};
     int64_t start_ms = 0;
     mlops_ab_experiment *e = NULL;
-    /* forced entries are applied after the experiment is built */
-    const uint8_t *fu[256];
-    size_t fl[256];
-    size_t nf = 0;
-    int64_t fv[256];
-    size_t nfv = 0;
+    /* forced entries are applied in a second pass, after the experiment is built */
+    size_t nf = 0, nfv = 0;
     if ((st = mlops__ab_key(&k, 'e', key, NULL)) != MLOPS_OK)
         goto out;
     st = mlops_store_get(&val, NULL, store, k.data, k.len);
@@ -793,16 +787,8 @@ MLOPS_API mlops_status mlops_ab_experiment_load(mlops_ab_experiment **out, mlops
         case T_RELATIVE: o.relative_mde = (uint32_t)f.u; break;
         case T_RUNTIME_DAYS: o.min_runtime_days = (uint32_t)f.u; break;
         case T_START_MS: start_ms = mlops__rec_as_i64(&f); break;
-        case T_FORCED_UNIT:
-            if (nf < 256) {
-                fu[nf] = f.p;
-                fl[nf++] = f.n;
-            }
-            break;
-        case T_FORCED_VARIANT:
-            if (nfv < 256)
-                fv[nfv++] = (int64_t)f.u;
-            break;
+        case T_FORCED_UNIT: nf++; break;
+        case T_FORCED_VARIANT: nfv++; break;
         default: break;
         }
         if (si >= 0 && f.wire == MLOPS__REC_WIRE_BYTES) {
@@ -834,9 +820,25 @@ MLOPS_API mlops_status mlops_ab_experiment_load(mlops_ab_experiment **out, mlops
         goto out;
     }
     e->start_ms = start_ms;
-    for (size_t i = 0; i < nf; i++)
-        if ((st = mlops_ab_experiment_force(e, fu[i], fl[i], (int32_t)fv[i])) != MLOPS_OK)
+    if (nf > 0) {
+        const uint8_t *unit = NULL;
+        size_t unit_len = 0;
+        mlops__rec_reader_init(&r, val.data, val.len, 1, MLOPS__ROLLOUT_REC_EXPERIMENT,
+                               "experiment");
+        while ((st = mlops__rec_next(&r, &f)) == MLOPS_OK) {
+            if (f.tag == T_FORCED_UNIT && f.wire == MLOPS__REC_WIRE_BYTES) {
+                unit = f.p;
+                unit_len = f.n;
+            } else if (f.tag == T_FORCED_VARIANT && unit != NULL) {
+                if ((st = mlops_ab_experiment_force(e, unit, unit_len, (int32_t)f.u)) != MLOPS_OK)
+                    goto out;
+                unit = NULL;
+            }
+        }
+        if (st != MLOPS_E_NOTFOUND)
             goto out;
+        st = MLOPS_OK;
+    }
     *out = e;
     e = NULL;
 out:

@@ -969,8 +969,9 @@ static mlops_status control(mlops_rollout *r, decide_fn decide, void *payload)
             r->st_version = nv;
         mlops_bytes_free(&v);
         publish(r, s);
-        /* Move the alias after the state is stored: a crash in between leaves the
-         * rollout's decision recorded, and the next check repeats the move. */
+        /* Move the alias after the state is stored, so the decision is never lost;
+         * if the registry refuses, the caller gets its status and the history
+         * still says why the rollout ended (the alias can be moved by hand). */
         if (old_status == MLOPS_ROLLOUT_RUNNING && s->status == MLOPS_ROLLOUT_ROLLED_BACK)
             st = apply_alias(r, r->p.champion, s->reason);
         else if (old_status == MLOPS_ROLLOUT_RUNNING && s->status == MLOPS_ROLLOUT_PROMOTED)

@@ -308,7 +308,26 @@ START_TEST(test_namespace_exclusive)
         tu_assert_ok(mlops_ab_experiment_assign(&v2, NULL, la, buf, (size_t)n));
         require(v1 == v2, "loaded experiment differs");
     }
-    tu_assert_st(mlops_ab_experiment_load(&c, s, "nope"), MLOPS_E_NOTFOUND);
+    mlops_ab_experiment *none = NULL;
+    tu_assert_st(mlops_ab_experiment_load(&none, s, "nope"), MLOPS_E_NOTFOUND);
+    ck_assert_ptr_null(none);
+    /* An allow-list of any size survives storage. */
+    mlops_ab_experiment *fm = NULL, *fl = NULL;
+    tu_assert_ok(mlops_ab_experiment_create(&fm, NULL, "forced-many", NULL));
+    for (uint64_t i = 0; i < 300; i++) {
+        int n = unit_id(buf, i);
+        tu_assert_ok(mlops_ab_experiment_force(fm, buf, (size_t)n, 1));
+    }
+    tu_assert_ok(mlops_ab_experiment_save(fm, s));
+    tu_assert_ok(mlops_ab_experiment_load(&fl, s, "forced-many"));
+    for (uint64_t i = 0; i < 300; i++) {
+        int n = unit_id(buf, i);
+        int32_t v;
+        tu_assert_ok(mlops_ab_experiment_assign(&v, NULL, fl, buf, (size_t)n));
+        require(v == 1, "forced unit %llu lost on load", (unsigned long long)i);
+    }
+    mlops_ab_experiment_free(fm);
+    mlops_ab_experiment_free(fl);
     mlops_ab_experiment_free(a);
     mlops_ab_experiment_free(b);
     mlops_ab_experiment_free(c);
@@ -1181,6 +1200,58 @@ START_TEST(test_rollout_registry_binding)
 }
 END_TEST
 
+/* The real registry: a deleted challenger version rolls the rollout back and the
+ * champion alias stays on (moves back to) the champion. */
+START_TEST(test_rollout_real_registry)
+{
+    fixture f;
+    fx_open(&f);
+    mlops_registry *reg = NULL;
+    tu_assert_ok(mlops_registry_open(&reg, f.store));
+    int64_t v[2];
+    for (int i = 0; i < 2; i++) {
+        char bytes[32];
+        int n = snprintf(bytes, sizeof(bytes), "model bytes %d", i);
+        mlops_hash128 id;
+        tu_assert_ok(mlops_store_blob_put(&id, f.store, bytes, (size_t)n));
+        mlops_register_options ro;
+        mlops_register_options_init(&ro, MLOPS_REGISTER_OPTIONS_VERSION);
+        ro.blob = &id;
+        tu_assert_ok(mlops_registry_register(&v[i], reg, "churn", &ro));
+    }
+    tu_assert_ok(mlops_registry_set_alias(reg, "churn", "champion", v[0], "first"));
+    mlops_rollout_options o = base_opts();
+    o.champion = o.challenger = 0;
+    o.model = "churn";
+    o.alias = "champion";
+    o.champion_uri = "models:/churn@champion";
+    char uri[64];
+    snprintf(uri, sizeof(uri), "models:/churn/%lld", (long long)v[1]);
+    o.challenger_uri = uri;
+    mlops_rollout *r = NULL;
+    tu_assert_ok(mlops_rollout_create(&r, f.store, "real", &o));
+    uint32_t route;
+    int64_t served;
+    tu_assert_ok(mlops_rollout_route(&route, &served, r, "u", 1));
+    ck_assert(served == v[0] || served == v[1]);
+    tu_assert_ok(mlops_registry_delete_version(reg, "churn", v[1]));
+    uint32_t state;
+    tu_assert_ok(mlops_rollout_check(&state, r));
+    ck_assert_uint_eq(state, MLOPS_ROLLOUT_ROLLED_BACK);
+    int64_t now_v = 0;
+    tu_assert_ok(mlops_registry_resolve(&now_v, reg, "models:/churn@champion"));
+    ck_assert_int_eq(now_v, v[0]);
+    tu_assert_ok(mlops_rollout_route(&route, &served, r, "u", 1));
+    ck_assert(route == MLOPS_ROLLOUT_ARM_CHAMPION && served == v[0]);
+    mlops_rollout_close(r);
+    /* a URI that names nothing is refused at create */
+    o.challenger_uri = "models:/churn@nobody";
+    tu_assert_st(mlops_rollout_create(&r, f.store, "real2", &o), MLOPS_E_NOTFOUND);
+    mlops_registry_close(reg);
+    fx_close(&f);
+}
+END_TEST
+
 START_TEST(test_rollout_alloc_failures)
 {
     for (long k = 1; k < 80; k++) {
@@ -1267,6 +1338,7 @@ static Suite *rollout_suite(void)
     tcase_add_test(tc, test_rollout_sketch_accuracy);
     tcase_add_test(tc, test_rollout_bad_input);
     tcase_add_test(tc, test_rollout_registry_binding);
+    tcase_add_test(tc, test_rollout_real_registry);
     tcase_add_test(tc, test_rollout_alloc_failures);
     tcase_add_test(tc, test_options_abi);
     tcase_set_timeout(tc, 300);
