@@ -200,7 +200,8 @@ typedef int (*mlops_scan_fn)(const uint8_t *key, size_t key_len, const uint8_t *
 /**
  * Visit the keys in [start, end) in key order.
  *
- * The callback must not call back into the same store.
+ * The callback must not call back into the same store: such calls return
+ * MLOPS_E_BUSY (they would otherwise wait on the scan's own locks).
  *
  * @param[in] store      Open store.
  * @param[in] start      First key (inclusive); NULL or empty: the first key.
@@ -210,6 +211,7 @@ typedef int (*mlops_scan_fn)(const uint8_t *key, size_t key_len, const uint8_t *
  * @param[in] cb         Called for each pair; buffers are borrowed for the call.
  * @param[in] payload    Passed to cb.
  * @return MLOPS_OK; MLOPS_E_CALLBACK if cb stopped the scan; MLOPS_E_INVALID;
+ *         MLOPS_E_BUSY if called from a scan callback of the same store;
  *         MLOPS_E_IO; MLOPS_E_CORRUPT; MLOPS_E_NOMEM; MLOPS_E_BACKEND.
  * @threadsafety Any thread.
  * @since 1.0

@@ -235,8 +235,8 @@ mlops_status mlops__run_doc_find(const uint8_t *p, size_t n, uint32_t tag, const
     while (st == MLOPS_OK && (st = mlops__rec_next(&r, &f)) == MLOPS_OK) {
         if (f.tag != tag)
             continue;
-        const uint8_t *k;
-        size_t kl;
+        const uint8_t *k = NULL;
+        size_t kl = 0;
         st = mlops__run_doc_entry(&f, &k, &kl, val, vlen);
         if (st == MLOPS_OK && kl == want && memcmp(k, key, kl) == 0)
             return MLOPS_OK;

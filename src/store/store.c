@@ -60,6 +60,18 @@ struct mlops_store_iter {
     mlops_status page_st;
 };
 
+/* The store whose scan callback this thread is running, if any: calls back
+ * into that store would deadlock on the backend's locks (A5). */
+static _Thread_local const mlops_store *tl_scanning;
+
+static mlops_status reentry(const mlops_store *store)
+{
+    if (store != NULL && tl_scanning == store)
+        return mlops__error(MLOPS_E_BUSY, "a scan callback called back into the store it is "
+                            "scanning; collect what you need and act after the scan");
+    return MLOPS_OK;
+}
+
 mlops_status mlops_store_options_init(mlops_store_options *opts, uint32_t version)
 {
     if (opts == NULL)
@@ -146,7 +158,8 @@ mlops_status mlops_store_open(mlops_store **out, mlops_env *env, const char *uri
         o = *opts;
     }
     if (o.reserved != 0)
-        return mlops__error(MLOPS_E_INVALID, "store options field 'reserved' must be 0");
+        return mlops__error(MLOPS_E_INVALID, "store options field 'reserved' must be 0 (got %u)",
+                            o.reserved);
     if (o.sync == 0)
         o.sync = MLOPS_SYNC_FULL;
     if (o.sync > MLOPS_SYNC_OFF)
@@ -281,6 +294,8 @@ mlops_status mlops_store_get(mlops_bytes *value_out, uint64_t *version_out, mlop
     if (store == NULL)
         return mlops__error(MLOPS_E_INVALID, "store is NULL");
     mlops_status st = check_key(key, key_len);
+    if (st == MLOPS_OK)
+        st = reentry(store);
     if (st != MLOPS_OK)
         return st;
     uint64_t ver = 0;
@@ -302,6 +317,8 @@ mlops_status mlops_store_put(mlops_store *store, const void *key, size_t key_len
         st = check_value(value, value_len);
     if (st == MLOPS_OK)
         st = check_writable(store);
+    if (st == MLOPS_OK)
+        st = reentry(store);
     if (st != MLOPS_OK)
         return st;
     mlops_batch_op op = {MLOPS_OP_PUT, 0, key, key_len, value ? value : (const uint8_t *)"",
@@ -316,6 +333,8 @@ mlops_status mlops_store_delete(mlops_store *store, const void *key, size_t key_
     mlops_status st = check_key(key, key_len);
     if (st == MLOPS_OK)
         st = check_writable(store);
+    if (st == MLOPS_OK)
+        st = reentry(store);
     if (st != MLOPS_OK)
         return st;
     mlops_batch_op op = {MLOPS_OP_DELETE, 0, key, key_len, NULL, 0, 0};
@@ -331,8 +350,13 @@ mlops_status mlops_store_scan(mlops_store *store, const void *start, size_t star
         return mlops__error(MLOPS_E_INVALID, "scan bound is NULL but has a length");
     if (start_len > MLOPS_STORE_MAX_KEY || end_len > MLOPS_STORE_MAX_KEY)
         return mlops__error(MLOPS_E_TOOBIG, "scan bound exceeds the key limit");
-    mlops_status st = store->b->ops->scan(store->b, start, start_len, end, end_len, 0, cb,
-                                          payload);
+    mlops_status st = reentry(store);
+    if (st != MLOPS_OK)
+        return st;
+    const mlops_store *outer = tl_scanning;
+    tl_scanning = store;
+    st = store->b->ops->scan(store->b, start, start_len, end, end_len, 0, cb, payload);
+    tl_scanning = outer;
     if (st == MLOPS_E_CALLBACK)
         mlops__error(MLOPS_E_CALLBACK, "the scan callback stopped the scan");
     return st;
@@ -565,6 +589,9 @@ mlops_status mlops_store_apply(mlops_store *store, mlops_batch *batch)
         return mlops__error(MLOPS_E_INVALID, "the batch was created for another store");
     if (batch->n == 0)
         return MLOPS_OK;
+    mlops_status rst = reentry(store);
+    if (rst != MLOPS_OK)
+        return rst;
     bool writes = false;
     for (size_t i = 0; i < batch->n; i++)
         writes |= batch->ops[i].kind == MLOPS_OP_PUT || batch->ops[i].kind == MLOPS_OP_DELETE;

@@ -581,6 +581,22 @@ END_TEST
 
 /* ---- bad input and memory ---- */
 
+static int reenter_cb(const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len,
+                      uint64_t version, void *payload)
+{
+    (void)value;
+    (void)value_len;
+    (void)version;
+    mlops_store *s = payload;
+    mlops_bytes v;
+    /* A5: re-entry from a scan callback is refused, never a deadlock */
+    if (mlops_store_get(&v, NULL, s, key, key_len) != MLOPS_E_BUSY)
+        return 2;
+    if (mlops_store_put(s, key, key_len, "x", 1) != MLOPS_E_BUSY)
+        return 3;
+    return 0;
+}
+
 START_TEST(bad_input)
 {
     /* A1: NULL handles and outputs */
@@ -602,6 +618,10 @@ START_TEST(bad_input)
     ck_assert_str_eq(info.backend, g_b->name);
     tu_assert_ok(mlops_store_flush(s));
     ck_assert_uint_eq(count_keys(s), 0);
+    tu_assert_ok(mlops_store_put(s, "r", 1, "1", 1));
+    tu_assert_ok(mlops_store_scan(s, NULL, 0, NULL, 0, reenter_cb, s));
+    expect_value(s, "r", "1");
+    tu_assert_ok(mlops_store_delete(s, "r", 1));
     mlops_store_close(s);
 }
 END_TEST

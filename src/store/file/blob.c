@@ -419,6 +419,8 @@ mlops_status mlops__fblob_read(mlops_backend_blob_reader *br, uint8_t *buf, size
         int done = 0;
         mlops_status st = mlops__zstd_dstream_feed(r->z, r->in + r->in_pos, r->in_len - r->in_pos,
                                                    &used, buf, cap, &made, &done);
+        if (st == MLOPS_E_NOMEM)
+            return st; /* out of memory is not damage */
         if (st != MLOPS_OK) {
             char why[256]; /* the message buffer cannot be its own argument */
             snprintf(why, sizeof(why), "%s", mlops_error_message());

@@ -1394,9 +1394,11 @@ static mlops_status file_check(mlops_backend *b, char **report_out)
         sst = super_read(fb, &sb, NULL);
         if (sst == MLOPS_E_NOTFOUND)
             sst = mlops__error(MLOPS_E_CORRUPT, "superblock of '%s' is missing", fb->path);
-        if (sst != MLOPS_OK) {
+        if (sst == MLOPS_E_CORRUPT || sst == MLOPS_E_VERSION) {
             problems++;
             st = mlops__buf_printf(&rep, "%s\n", mlops_error_message());
+        } else if (sst != MLOPS_OK) {
+            st = sst; /* out of memory or I/O is no verdict on the data */
         }
     }
     /* walk the whole log again, from its header */
@@ -1417,10 +1419,12 @@ static mlops_status file_check(mlops_backend *b, char **report_out)
         if (hs == MLOPS_OK)
             hs = log_header_check(fb, p, size >= LOG_HDR_SIZE ? LOG_HDR_SIZE : (size_t)size,
                                   lname, fb->epoch, fb->gen, &base);
-        if (hs != MLOPS_OK) {
+        if (hs == MLOPS_E_CORRUPT || hs == MLOPS_E_VERSION) {
             problems++;
             st = mlops__buf_printf(&rep, "%s\n", mlops_error_message());
             size = 0;
+        } else if (hs != MLOPS_OK) {
+            st = hs;
         }
     }
     uint64_t off = LOG_HDR_SIZE, expect = base, committed = atomic_load(&fb->end);
