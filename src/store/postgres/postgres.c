@@ -1398,8 +1398,7 @@ static mlops_status migrate(pg_backend *b, const mlops_store_options *opts)
     bool create = !(opts->flags & (MLOPS_STORE_READONLY | MLOPS_STORE_NOCREATE));
     if (!exists && !create) {
         st = mlops__error(MLOPS_E_NOTFOUND,
-                          "no store in schema '%s' of PostgreSQL at %s (opened without create)",
-                          b->schema, b->where);
+                          "no store at PostgreSQL %s (opened without create)", b->where);
         goto out;
     }
     if (!exists) {
