@@ -4,6 +4,7 @@
 Needs the servers of scripts/servers (MLOPS_TEST_PG_URI, MLOPS_TEST_REDIS_URI);
 each backend's tests are skipped with the reason when its URI is unset.
 """
+import json
 import os
 import shutil
 import subprocess
@@ -128,6 +129,8 @@ def _cli(*args):
 @pytest.mark.skipif(not CLI, reason="MLOPS_CLI is not set (run through meson test)")
 def test_cli_store_option(server):
     kind, uri = server
+    with mlops.Store(uri) as s:  # create it: `store info` never creates a store
+        s.put("k", b"v")
     r = _cli("--store", uri, "store", "info")
     if "has no verbs in this build" in r.stderr:
         pytest.skip("the store command is not in this build yet")
@@ -150,3 +153,41 @@ def test_cli_unreachable_store_fails_cleanly():
         pytest.skip("the store command is not in this build yet")
     assert r.returncode == 1
     assert "PostgreSQL" in r.stderr or "not built" in r.stderr
+
+
+@pytest.mark.skipif(not CLI, reason="MLOPS_CLI is not set (run through meson test)")
+def test_cli_tracking_on_postgres_online_on_redis(tmp_path):
+    """The README's shape: --store postgresql://... with --online-store redis://..."""
+    if not (PG and REDIS):
+        pytest.skip("needs both MLOPS_TEST_PG_URI and MLOPS_TEST_REDIS_URI")
+    tag = "py_" + uuid.uuid4().hex[:12]
+    pg, rd = _with(PG, mlops_schema=tag), _with(REDIS, prefix=tag + ":")
+    csv = tmp_path / "d.csv"
+    csv.write_text("driver_id,ts,trips\n1001,1700000000,5\n1002,1700000100,7\n"
+                   "1001,1700000200,9\n")
+    try:
+        steps = [
+            ["features", "apply", "driver_stats", "--entity", "driver_id:int64", "--timestamp",
+             "ts", "--feature", "trips:int64"],
+            ["features", "ingest", "driver_stats", str(csv)],
+            ["features", "materialize", "driver_stats", "--start", "1699999999", "--end",
+             "1700001000"],
+        ]
+        for args in steps:
+            r = _cli("--store", pg, "--online-store", rd, *args)
+            if "has no verbs in this build" in r.stderr:
+                pytest.skip("the features command is not in this build yet")
+            assert r.returncode == 0, (args, r.stderr)
+        r = _cli("--store", pg, "--online-store", rd, "--json", "features", "get",
+                 "driver_stats:trips", "--key", "1001", "--key", "1002")
+        assert r.returncode == 0, r.stderr
+        res = json.loads(r.stdout)["results"]
+        assert [x["features"]["driver_stats:trips"]["value"] for x in res] == [9, 7]
+        # the online rows are in Redis, under the store's prefix
+        with mlops.Store(rd, create=False) as on:
+            assert on.backend == "redis"
+        r = _cli("--store", pg, "runs", "list")
+        assert r.returncode == 0, r.stderr
+    finally:
+        _drop("postgres", tag)
+        _drop("redis", tag)

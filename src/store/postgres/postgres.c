@@ -24,6 +24,7 @@
 #if MLOPS_HAVE_POSTGRES
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
@@ -1215,15 +1216,20 @@ static void pg_close(mlops_backend *base)
 {
     pg_backend *b = (pg_backend *)base;
     const mlops_env *env = base->env;
-    /* In a forked child the sockets are the parent's: PQfinish would tell
-     * the server to end the parent's sessions, so they are left alone. */
+    /* In a forked child the sockets are shared with the parent, and PQfinish
+     * would tell the server to end the parent's sessions: the child's copy
+     * of each socket is swapped for /dev/null first, so the goodbye goes
+     * nowhere and only the child's descriptor is closed. */
     bool owner = getpid() == b->pid;
+    int nul = owner ? -1 : open("/dev/null", O_WRONLY | O_CLOEXEC);
     while (b->idle) {
         pg_conn *pc = b->idle;
         b->idle = pc->next;
-        if (owner)
+        if (owner || (nul >= 0 && dup2(nul, PQsocket(pc->c)) >= 0))
             conn_close(b, pc);
     }
+    if (nul >= 0)
+        close(nul);
     for (int i = 0; i < Q__COUNT; i++)
         mlops__free(env, b->sql[i]);
     mlops__free(env, b->conninfo);
@@ -1398,8 +1404,7 @@ static mlops_status migrate(pg_backend *b, const mlops_store_options *opts)
     bool create = !(opts->flags & (MLOPS_STORE_READONLY | MLOPS_STORE_NOCREATE));
     if (!exists && !create) {
         st = mlops__error(MLOPS_E_NOTFOUND,
-                          "no store in schema '%s' of PostgreSQL at %s (opened without create)",
-                          b->schema, b->where);
+                          "no store at PostgreSQL %s (opened without create)", b->where);
         goto out;
     }
     if (!exists) {
