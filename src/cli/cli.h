@@ -86,6 +86,10 @@ void json_end(cli_json *j);                   /* newline after the top-level val
 /* Print a double for humans and CSV with round-trip precision (%.17g,
  * trimmed): nan, inf, -inf. Returns buf. */
 const char *cli_fmt_f64(char *buf, size_t cap, double v);
+/* A store URI fit to print: a password in it (scheme://user:PASSWORD@host)
+ * is replaced by ***. Returns buf. */
+const char *cli_redact_uri(char *buf, size_t cap, const char *uri);
+
 /* Print a time in milliseconds since the epoch as RFC 3339 UTC. */
 const char *cli_fmt_time_ms(char *buf, size_t cap, int64_t ms);
 

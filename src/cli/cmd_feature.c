@@ -78,8 +78,9 @@ static int fctx_online(fctx *f)
     const char *uri = online_uri(f->ctx, f->online_uri, sizeof(f->online_uri));
     mlops_status st = mlops_store_open(&f->online, f->ctx->env, uri, NULL);
     if (st != MLOPS_OK) {
-        char what[1200];
-        snprintf(what, sizeof(what), "cannot open the online store '%s'", uri);
+        char what[1200], shown[1024];
+        snprintf(what, sizeof(what), "cannot open the online store '%s'",
+                 cli_redact_uri(shown, sizeof(shown), uri));
         return cli_fail(f->ctx, st, what);
     }
     st = mlops_feature_online_open(&f->on, f->fs, f->online);
@@ -484,15 +485,27 @@ static int cmd_materialize(cli_ctx *ctx, int argc, char **argv)
         rc = cli_fail(ctx, st, "materialize failed");
         goto out;
     }
-    char eb[64];
+    char eb[64], shown[1024];
     fmt_ts(eb, sizeof(eb), e_us);
-    if (ctx->json)
-        printf("{\"view\": \"%s\", \"written\": %llu, \"end\": \"%s\", \"online_store\": \"%s\"}\n",
-               pos[0], (unsigned long long)n, eb,
-               online_uri(ctx, f.online_uri, sizeof(f.online_uri)));
-    else
+    cli_redact_uri(shown, sizeof(shown), online_uri(ctx, f.online_uri, sizeof(f.online_uri)));
+    if (ctx->json) {
+        cli_json j;
+        json_init(&j, stdout);
+        json_obj_begin(&j);
+        json_key(&j, "view");
+        json_str(&j, pos[0]);
+        json_key(&j, "written");
+        json_u64(&j, (unsigned long long)n);
+        json_key(&j, "end");
+        json_str(&j, eb);
+        json_key(&j, "online_store");
+        json_str(&j, shown);
+        json_obj_end(&j);
+        json_end(&j);
+    } else {
         printf("materialized %s up to %s: %llu entities written to %s\n", pos[0], eb,
-               (unsigned long long)n, online_uri(ctx, f.online_uri, sizeof(f.online_uri)));
+               (unsigned long long)n, shown);
+    }
 out:
     fctx_close(&f);
     free(pos);
@@ -1006,8 +1019,11 @@ int cli_demo_features(cli_ctx *ctx, cli_demo_state *st)
         rc = cli_fail(ctx, s, "demo: materialize failed");
         goto out;
     }
+    char shown[1024];
     printf("materialized the last 7 days: %llu customers in the online store %s\n",
-           (unsigned long long)written, online_uri(ctx, f.online_uri, sizeof(f.online_uri)));
+           (unsigned long long)written,
+           cli_redact_uri(shown, sizeof(shown),
+                          online_uri(ctx, f.online_uri, sizeof(f.online_uri))));
     const char *kn[] = {"customer_id"};
     const char *kv[] = {"3", "21"};
     mlops_feature_value vals[6];

@@ -14,8 +14,9 @@ mlops_store *cli_store(cli_ctx *ctx)
         return ctx->store;
     mlops_status st = mlops_store_open(&ctx->store, ctx->env, ctx->store_uri, NULL);
     if (st != MLOPS_OK) {
-        char what[600];
-        snprintf(what, sizeof(what), "cannot open store '%s'", ctx->store_uri);
+        char what[600], shown[512];
+        snprintf(what, sizeof(what), "cannot open store '%s'",
+                 cli_redact_uri(shown, sizeof(shown), ctx->store_uri));
         cli_fail(ctx, st, what);
         return NULL;
     }
@@ -188,6 +189,26 @@ const char *cli_fmt_f64(char *buf, size_t cap, double v)
                 break;
         }
     }
+    return buf;
+}
+
+const char *cli_redact_uri(char *buf, size_t cap, const char *uri)
+{
+    const char *scheme = strstr(uri, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *colon = NULL;
+    if (at != NULL) {
+        for (const char *p = scheme + 3; p < at; p++) {
+            if (*p == ':') {
+                colon = p;
+                break;
+            }
+        }
+    }
+    if (colon == NULL)
+        snprintf(buf, cap, "%s", uri);
+    else
+        snprintf(buf, cap, "%.*s:***%s", (int)(colon - uri), uri, at);
     return buf;
 }
 

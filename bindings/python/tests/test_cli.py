@@ -46,3 +46,12 @@ def test_unsupported_store_uri_fails_cleanly(tmp_path):
     r = run("--store", "s3://bucket/x", "store", "info")
     assert r.returncode in (1, 2)
     assert "s3" in r.stderr
+
+
+def test_store_uri_password_is_not_printed():
+    r = run("--store", "redis://:s3cret@127.0.0.1:1/0?timeout=200", "store", "info")
+    assert r.returncode == 1
+    assert "s3cret" not in r.stderr
+    r = run("--store", "redis://:s3cret@127.0.0.1:1/0?timeout=200", "runs", "list")
+    assert r.returncode == 1
+    assert "s3cret" not in r.stderr
