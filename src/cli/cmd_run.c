@@ -78,6 +78,10 @@ const char cli_help_experiments[] =
 
 int cli_cmd_experiments(cli_ctx *ctx, int argc, char **argv)
 {
+    if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        fputs(cli_help_experiments, stdout);
+        return CLI_OK;
+    }
     if (argc < 1)
         return cli_usage(ctx, "experiments needs a verb (create, list, rename, delete, restore)");
     const char *verb = argv[0];
@@ -1211,6 +1215,10 @@ static int mkdirs_for(const char *path)
 
 int cli_cmd_artifacts(cli_ctx *ctx, int argc, char **argv)
 {
+    if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        fputs(cli_help_artifacts, stdout);
+        return CLI_OK;
+    }
     if (argc < 1)
         return cli_usage(ctx, "artifacts needs a verb (list, get)");
     const char *verb = argv[0];

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
+#include <string.h>
 
 #include "core/core.h"
 
@@ -57,17 +58,23 @@ mlops_status mlops_error_status(void)
 
 mlops_status mlops_error_set(mlops_status st, const char *message)
 {
+    /* the message may be this thread's own buffer (a caller re-setting it) */
+    char tmp[sizeof(tls_message)];
+    snprintf(tmp, sizeof(tmp), "%s", message ? message : mlops_status_str(st));
+    memcpy(tls_message, tmp, sizeof(tmp));
     tls_status = st;
-    snprintf(tls_message, sizeof(tls_message), "%s", message ? message : mlops_status_str(st));
     return st;
 }
 
 mlops_status mlops__error(mlops_status st, const char *fmt, ...)
 {
+    /* format into a copy: the arguments may include the current message */
+    char tmp[sizeof(tls_message)];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(tls_message, sizeof(tls_message), fmt, ap);
+    vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
+    memcpy(tls_message, tmp, sizeof(tmp));
     tls_status = st;
     return st;
 }

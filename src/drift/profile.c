@@ -246,19 +246,27 @@ static mlops_status add_numeric(mlops_drift_profile *p, const double *x, size_t 
     for (size_t off = 0; off < n; off += CHUNK) {
         size_t m = n - off < CHUNK ? n - off : CHUNK;
         const double *c = x + off;
+        /* one branchless pass: compact the finite values, sum, min, max */
         size_t nf = 0;
-        uint64_t nan = 0, pinf = 0, ninf = 0;
+        double sum = 0.0, mn = INFINITY, mx = -INFINITY;
         for (size_t i = 0; i < m; i++) {
             double v = c[i];
-            if (isfinite(v))
-                fb[nf++] = v;
-            else if (v != v)
-                nan++;
-            else if (v > 0)
-                pinf++;
-            else
-                ninf++;
+            bool fin = fabs(v) < INFINITY;
+            fb[nf] = v;
+            nf += fin;
+            double w = fin ? v : 0.0;
+            sum += w;
+            mn = (fin && v < mn) ? v : mn;
+            mx = (fin && v > mx) ? v : mx;
         }
+        uint64_t nan = 0, pinf = 0, ninf = 0;
+        if (nf < m)
+            for (size_t i = 0; i < m; i++) {
+                double v = c[i];
+                nan += v != v;
+                pinf += v == INFINITY;
+                ninf += v == -INFINITY;
+            }
         p->nan += nan;
         p->missing += nan;
         p->pinf += pinf;
@@ -270,12 +278,7 @@ static mlops_status add_numeric(mlops_drift_profile *p, const double *x, size_t 
             p->hist[p->n_edges] += pinf;
         }
         if (nf > 0) {
-            double s = 0.0, mn = fb[0], mx = fb[0];
-            for (size_t i = 0; i < nf; i++) {
-                s += fb[i];
-                mn = fb[i] < mn ? fb[i] : mn;
-                mx = fb[i] > mx ? fb[i] : mx;
-            }
+            double s = sum;
             double mb = s / (double)nf, m2b = 0.0;
             for (size_t i = 0; i < nf; i++) {
                 double d = fb[i] - mb;
@@ -595,21 +598,28 @@ mlops_status mlops_drift_profile_from_values(mlops_drift_profile **out, mlops_en
         for (size_t i = 0; i < n; i++)
             nf += isfinite(values[i]) ? 1 : 0;
         if (nf > 0) {
-            double *tmp = mlops__malloc(env, nf * sizeof(double));
-            if (tmp == NULL) {
-                mlops_drift_profile_free(p);
-                return mlops__nomem();
-            }
-            size_t m = 0;
-            for (size_t i = 0; i < n; i++)
-                if (isfinite(values[i]))
-                    tmp[m++] = values[i];
             size_t nq = p->bins_req - 1;
             double q[MLOPS_DRIFT_MAX_BINS], e[MLOPS_DRIFT_MAX_BINS];
             for (size_t i = 0; i < nq; i++)
                 q[i] = (double)(i + 1) / (double)p->bins_req;
-            mlops__quantiles_select(tmp, m, q, nq, e);
-            mlops__free(env, tmp);
+            int done = mlops__quantiles_stream(env, values, n, nf, q, nq, e);
+            if (done < 0) {
+                mlops_drift_profile_free(p);
+                return mlops__nomem();
+            }
+            if (done == 0) {
+                double *tmp = mlops__malloc(env, nf * sizeof(double));
+                if (tmp == NULL) {
+                    mlops_drift_profile_free(p);
+                    return mlops__nomem();
+                }
+                size_t m = 0;
+                for (size_t i = 0; i < n; i++)
+                    if (isfinite(values[i]))
+                        tmp[m++] = values[i];
+                mlops__quantiles_select(tmp, m, q, nq, e);
+                mlops__free(env, tmp);
+            }
             st = set_edges(p, e, nq);
             if (st != MLOPS_OK) {
                 mlops_drift_profile_free(p);
@@ -643,7 +653,6 @@ static mlops_status kll_clone(mlops__kll *dst, const mlops__kll *src, const mlop
         }
         memcpy(dst->lv[h].v, src->lv[h].v, src->lv[h].n * sizeof(double));
         dst->lv[h].n = dst->lv[h].cap = src->lv[h].n;
-        dst->lv[h].sorted = src->lv[h].sorted;
     }
     return MLOPS_OK;
 }

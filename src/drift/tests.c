@@ -48,8 +48,9 @@ static void count_special(const double *x, size_t n, uint64_t *nan, uint64_t *in
 {
     uint64_t a = 0, b = 0;
     for (size_t i = 0; i < n; i++) {
-        a += isnan(x[i]) ? 1 : 0;
-        b += isinf(x[i]) ? 1 : 0;
+        double v = x[i];
+        a += (v != v);
+        b += fabs(v) == INFINITY;
     }
     *nan = a;
     *inf = b;
@@ -194,39 +195,62 @@ mlops_status mlops_drift_psi(mlops_drift_result *out, const double *base, size_t
     count_special(cur, nc, &out->nan_cur, &out->inf_cur);
     if (o.mode == MLOPS_DRIFT_PSI_EVIDENTLY)
         return psi_evidently(out, base, nb, cur, nc);
-    mlops_drift_profile_options po = {MLOPS_DRIFT_PROFILE_OPTIONS_VERSION};
-    po.bins = o.bins;
-    po.edges = o.edges;
-    po.n_edges = o.n_edges;
-    mlops_drift_profile *pb = NULL;
-    st = mlops_drift_profile_from_values(&pb, NULL, "psi", base, nb, &po);
-    if (st != MLOPS_OK)
-        return st;
-    if (!pb->edges_fixed) {
-        mlops_drift_profile_free(pb);
-        return mlops__error(MLOPS_E_INSUFFICIENT,
-                            "the baseline has no finite value to take PSI bin edges from");
+    size_t ne;
+    double edges[MLOPS_DRIFT_MAX_BINS];
+    if (o.edges != NULL || o.n_edges != 0) {
+        if (o.edges == NULL || o.n_edges == 0 || o.n_edges > MLOPS_DRIFT_MAX_BINS - 1)
+            return mlops__error(MLOPS_E_INVALID, "PSI needs 1 to %u explicit edges, got %zu",
+                                MLOPS_DRIFT_MAX_BINS - 1, o.n_edges);
+        for (size_t i = 0; i < o.n_edges; i++)
+            if (!isfinite(o.edges[i]) || (i > 0 && o.edges[i] < o.edges[i - 1]))
+                return mlops__error(MLOPS_E_INVALID, "PSI edges must be finite and ascend (edge %zu)",
+                                    i);
+        ne = o.n_edges;
+        memcpy(edges, o.edges, ne * sizeof(double));
+    } else {
+        if (o.bins == 0)
+            o.bins = MLOPS__DRIFT_DEFAULT_BINS;
+        if (o.bins > MLOPS_DRIFT_MAX_BINS)
+            return mlops__error(MLOPS_E_INVALID, "bins must be 1 to %u, got %u",
+                                MLOPS_DRIFT_MAX_BINS, o.bins);
+        size_t nf = nb - out->nan_base - out->inf_base;
+        if (nf == 0)
+            return mlops__error(MLOPS_E_INSUFFICIENT,
+                                "the baseline has no finite value to take PSI bin edges from");
+        ne = o.bins - 1;
+        double q[MLOPS_DRIFT_MAX_BINS];
+        for (size_t i = 0; i < ne; i++)
+            q[i] = (double)(i + 1) / (double)o.bins;
+        int done = mlops__quantiles_stream(NULL, base, nb, nf, q, ne, edges);
+        if (done < 0)
+            return mlops__nomem();
+        if (done == 0 && ne > 0) {
+            double *tmp = mlops__malloc(NULL, nf * sizeof(double));
+            if (tmp == NULL)
+                return mlops__nomem();
+            size_t m = 0;
+            for (size_t i = 0; i < nb; i++)
+                if (isfinite(base[i]))
+                    tmp[m++] = base[i];
+            mlops__quantiles_select(tmp, m, q, ne, edges);
+            mlops__free(NULL, tmp);
+        }
     }
-    size_t ne = pb->n_edges;
-    uint64_t *cc = mlops__calloc(NULL, ne + 2, sizeof(uint64_t));
-    uint64_t *cb = mlops__calloc(NULL, ne + 2, sizeof(uint64_t));
-    if (cc == NULL || cb == NULL) {
-        st = mlops__nomem();
-        goto out;
-    }
+    uint64_t *cb = mlops__calloc(NULL, 2 * (ne + 2), sizeof(uint64_t));
+    if (cb == NULL)
+        return mlops__nomem();
+    uint64_t *cc = cb + ne + 2;
     uint64_t nan = 0;
-    mlops__bin_count(pb->edges, ne, cur, nc, cc, &nan);
+    mlops__bin_count(edges, ne, base, nb, cb, &nan);
+    cb[ne + 1] = nan;
+    nan = 0;
+    mlops__bin_count(edges, ne, cur, nc, cc, &nan);
     cc[ne + 1] = nan;
-    memcpy(cb, pb->hist, (ne + 1) * sizeof(uint64_t));
-    cb[ne + 1] = pb->nan;
     out->statistic = mlops__psi_from_counts(cb, nb, cc, nc, ne + 2, o.eps);
     out->n_base = nb;
     out->n_cur = nc;
-out:
-    mlops__free(NULL, cc);
     mlops__free(NULL, cb);
-    mlops_drift_profile_free(pb);
-    return st;
+    return MLOPS_OK;
 }
 
 mlops_status mlops_drift_ks_2samp(mlops_drift_result *out, const double *a, size_t na,

@@ -480,7 +480,7 @@ static mlops_status imp_file(const char *path, const char *rel, void *arg)
             st = mlops_run_log_metrics(c->run, pts, n);
     }
     if (st != MLOPS_OK && strstr(mlops_error_message(), path) == NULL)
-        st = mlops__error(st, "%s: %s", path, mlops_error_message());
+        st = mlops__run_error_wrap(st, "%s", path);
     return st;
 }
 

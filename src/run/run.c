@@ -491,7 +491,7 @@ static mlops_status check_kv_arrays(const char *what, const char *const *keys,
         if (st == MLOPS_OK)
             st = mlops__run_check_value(what, keys[i], vals[i], max_chars);
         if (st != MLOPS_OK)
-            return mlops__error(st, "%s %zu of %zu: %s", what, i + 1, n, mlops_error_message());
+            return mlops__run_error_wrap(st, "%s %zu of %zu", what, i + 1, n);
     }
     return MLOPS_OK;
 }
@@ -605,7 +605,7 @@ mlops_status mlops_run_create(mlops_run **out, mlops_store *store, const char *e
         st = mlops_run_open(&parent, store, opts->parent_run_id);
         mlops_run_close(parent);
         if (st != MLOPS_OK)
-            return mlops__error(st, "parent run: %s", mlops_error_message());
+            return mlops__run_error_wrap(st, "parent run");
     }
     uint8_t raw[16];
     char id[MLOPS_RUN_ID_LEN + 1];
@@ -1148,7 +1148,7 @@ static mlops_status intern_points(mlops_run *run, const mlops_metric_point *poin
         mlops_status st = intern(run, points[i].key, &a[i].key);
         if (st != MLOPS_OK) {
             mlops__free(run->env, a);
-            return mlops__error(st, "metric %zu of %zu: %s", i + 1, n, mlops_error_message());
+            return mlops__run_error_wrap(st, "metric %zu of %zu", i + 1, n);
         }
         a[i].value = points[i].value;
         a[i].step = points[i].step;

@@ -114,6 +114,8 @@ mlops_status mlops__run_check_exp_name(const char *name);
 mlops_status mlops__run_check_artifact_path(const char *path);
 mlops_status mlops__run_check_id(const char *run_id);
 size_t mlops__run_utf8_chars(const char *s, size_t n);
+/* Prefix this thread's last message with formatted context: "context: message". */
+mlops_status mlops__run_error_wrap(mlops_status st, const char *fmt, ...) MLOPS__PRINTF(2, 3);
 
 const char *mlops__run_status_name(uint32_t status);
 uint32_t mlops__run_status_parse(const char *s); /* 0 if unknown */

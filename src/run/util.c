@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Keys, records and name validation of the tracking module. */
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <strings.h>
 
 #include "run/run_internal.h"
@@ -459,4 +461,15 @@ size_t mlops_run_limit(uint32_t which)
     case MLOPS_LIMIT_SEARCH_RESULTS: return RUN_MAX_SEARCH;
     default: return 0;
     }
+}
+
+mlops_status mlops__run_error_wrap(mlops_status st, const char *fmt, ...)
+{
+    char ctx[256], msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx, sizeof(ctx), fmt, ap);
+    va_end(ap);
+    snprintf(msg, sizeof(msg), "%s", mlops_error_message());
+    return mlops__error(st, "%s: %s", ctx, msg);
 }

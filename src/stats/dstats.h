@@ -24,6 +24,12 @@ double mlops__quantile_sorted(const double *x, size_t n, double q);
  * (multi-select, expected O(n log nq)). x has no NaN. */
 void mlops__quantiles_select(double *x, size_t n, const double *q, size_t nq, double *out);
 
+/* Quantiles of the finite values of x (nf of them) in one pass without a
+ * copy; 1 on success, 0 when the caller should fall back to
+ * mlops__quantiles_select (small input, unlucky sample), -1 on NOMEM. */
+int mlops__quantiles_stream(const mlops_env *env, const double *x, size_t n, size_t nf,
+                            const double *q, size_t nq, double *out);
+
 /* ---- binning ---- */
 
 /* Number of edges <= x (numpy.searchsorted(edges, x, side='right')). */
@@ -97,7 +103,6 @@ double mlops__wasserstein_sorted(const double *a, size_t na, const double *b, si
 typedef struct mlops__kll_level {
     double *v;
     uint32_t n, cap;
-    bool sorted;
 } mlops__kll_level;
 
 #define MLOPS__KLL_MAX_LEVELS 40

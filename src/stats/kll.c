@@ -114,7 +114,7 @@ static mlops_status level_reserve(mlops__kll *s, uint32_t h, uint32_t need)
     if (need <= l->cap)
         return MLOPS_OK;
     /* grow by a quarter: the sketch's size is bounded, so keep the slack small */
-    uint32_t nc = need + need / 4 + 4;
+    uint32_t nc = need + need / 8 + 4;
     double *nv = mlops__realloc(s->env, l->v, (size_t)nc * sizeof(double));
     if (nv == NULL)
         return mlops__nomem();
@@ -131,7 +131,6 @@ static mlops_status level_push(mlops__kll *s, uint32_t h, const double *v, uint3
         return st;
     memcpy(l->v + l->n, v, (size_t)n * sizeof(double));
     l->n += n;
-    l->sorted = l->n <= 1;
     s->retained += n;
     return MLOPS_OK;
 }
@@ -143,8 +142,7 @@ static mlops_status compact(mlops__kll *s, uint32_t h)
         return mlops__error(MLOPS_E_INTERNAL, "quantile sketch has too many levels");
     if (h + 1 == s->nlevels)
         s->nlevels++;
-    if (!l->sorted)
-        qsort_d(l->v, l->n);
+    qsort_d(l->v, l->n);
     uint32_t odd = l->n & 1u, m = l->n - odd, half = m / 2;
     mlops_status st = level_reserve(s, h + 1, s->lv[h + 1].n + half);
     if (st != MLOPS_OK)
@@ -154,14 +152,12 @@ static mlops_status compact(mlops__kll *s, uint32_t h)
     for (uint32_t i = 0; i < half; i++)
         up->v[up->n + i] = l->v[2 * i + off];
     up->n += half;
-    up->sorted = up->n <= 1;
     s->retained -= half;
     if (odd)
         l->v[0] = l->v[l->n - 1];
     l->n = odd;
-    l->sorted = true;
     /* give back what a level no longer needs (levels shrink as the sketch grows) */
-    uint32_t want = level_cap(s, h) + level_cap(s, h) / 4 + 4;
+    uint32_t want = level_cap(s, h) + 4;
     if (l->cap > want) {
         double *nv = mlops__realloc(s->env, l->v, (size_t)want * sizeof(double));
         if (nv != NULL) {

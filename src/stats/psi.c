@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "stats/dstats.h"
 
 /* ---- radix sort of doubles (LSD, 11-bit digits, IEEE order key) ---- */
@@ -195,21 +196,46 @@ void mlops__bin_count(const double *edges, size_t ne, const double *x, size_t n,
                       uint64_t *counts, uint64_t *nan_count)
 {
     uint64_t nan = 0;
-    if (ne <= 16) {
-        double e[16];
-        for (size_t j = 0; j < 16; j++)
+    if (ne <= 15) {
+        /* branchless search over 15 edges padded with +inf; two count
+         * arrays so that runs of one bin do not serialize on a counter */
+        double e[15];
+        uint64_t c2[2][16];
+        memset(c2, 0, sizeof(c2));
+        for (size_t j = 0; j < 15; j++)
             e[j] = j < ne ? edges[j] : INFINITY;
-        for (size_t i = 0; i < n; i++) {
+        size_t i = 0;
+        for (; i + 1 < n; i += 2) {
+            double v0 = x[i], v1 = x[i + 1];
+            size_t b0 = 0, b1 = 0;
+            b0 += (v0 >= e[b0 + 7]) ? 8 : 0;
+            b1 += (v1 >= e[b1 + 7]) ? 8 : 0;
+            b0 += (v0 >= e[b0 + 3]) ? 4 : 0;
+            b1 += (v1 >= e[b1 + 3]) ? 4 : 0;
+            b0 += (v0 >= e[b0 + 1]) ? 2 : 0;
+            b1 += (v1 >= e[b1 + 1]) ? 2 : 0;
+            b0 += (v0 >= e[b0]) ? 1 : 0;
+            b1 += (v1 >= e[b1]) ? 1 : 0;
+            /* NaN compares false everywhere: bin 0, taken back below */
+            nan += (v0 != v0) + (v1 != v1);
+            c2[0][b0]++;
+            c2[1][b1]++;
+        }
+        for (; i < n; i++) {
             double v = x[i];
-            if (v != v) {
-                nan++;
-                continue;
-            }
             size_t b = 0;
-            for (size_t j = 0; j < 16; j++)
-                b += (v >= e[j]);
-            /* +inf passes the padding edges too */
-            counts[b > ne ? ne : b]++;
+            b += (v >= e[b + 7]) ? 8 : 0;
+            b += (v >= e[b + 3]) ? 4 : 0;
+            b += (v >= e[b + 1]) ? 2 : 0;
+            b += (v >= e[b]) ? 1 : 0;
+            nan += (v != v);
+            c2[0][b]++;
+        }
+        c2[0][0] -= nan;
+        for (size_t b = 0; b < 16; b++) {
+            /* +inf passes the padding too: it belongs to the last bin */
+            size_t to = b > ne ? ne : b;
+            counts[to] += c2[0][b] + c2[1][b];
         }
     } else {
         for (size_t i = 0; i < n; i++) {
@@ -307,4 +333,191 @@ void mlops__histogram_uniform(const double *edges, size_t ne, const double *x, s
             idx++;
         counts[idx]++;
     }
+}
+
+/* ---- quantiles of a large array in one pass, without copying it ----
+ * A sorted sample brackets every wanted rank; one pass counts the values
+ * below each bracket and gathers those inside; the ranks are then read from
+ * the small sorted brackets. Falls back (returns false) if a rank misses
+ * its bracket, which a bracket of +-4 sample standard deviations makes rare. */
+
+typedef struct bucket {
+    double *v;
+    size_t n, cap;
+} bucket;
+
+static bool push(const mlops_env *env, bucket *b, double v)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        double *nv = mlops__realloc(env, b->v, cap * sizeof(double));
+        if (nv == NULL)
+            return false;
+        b->v = nv;
+        b->cap = cap;
+    }
+    b->v[b->n++] = v;
+    return true;
+}
+
+int mlops__quantiles_stream(const mlops_env *env, const double *x, size_t n, size_t nf,
+                            const double *q, size_t nq, double *out)
+{
+    enum { MAXB = 2 * 1024 };
+    if (nf < 200000 || nq == 0 || nq > 64)
+        return 0;
+    size_t s = n / 8 < (1u << 20) ? n / 8 : (1u << 20);
+    size_t step = n / s;
+    double *sample = mlops__malloc(env, 2 * s * sizeof(double));
+    if (sample == NULL)
+        return -1;
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < s; i += step)
+        if (isfinite(x[i]))
+            sample[m++] = x[i];
+    size_t ranks[2 * 64];
+    size_t nr = 0;
+    for (size_t k = 0; k < nq; k++) {
+        double h = (double)(nf - 1) * q[k];
+        size_t lo = (size_t)floor(h);
+        if (nr == 0 || ranks[nr - 1] != lo)
+            ranks[nr++] = lo;
+        if (lo + 1 < nf)
+            ranks[nr++] = lo + 1;
+    }
+    /* bracket of each rank in value space, merged where they overlap; the
+     * sample positions needed are selected, not sorted */
+    double L[2 * 64], H[2 * 64];
+    size_t nb = 0;
+    double delta = 2.5 * sqrt((double)m) + 16; /* 5 sample standard deviations */
+    size_t spos[4 * 64];
+    size_t nsp = 0;
+    for (size_t k = 0; k < nr; k++) {
+        double pos = (double)ranks[k] / (double)nf * (double)m;
+        double a = pos - delta, b = pos + delta;
+        if (a >= 0)
+            spos[nsp++] = (size_t)a;
+        if (b < (double)m - 1)
+            spos[nsp++] = (size_t)b + 1;
+    }
+    /* positions ascend already except where brackets overlap: sort them */
+    for (size_t i = 1; i < nsp; i++)
+        for (size_t j = i; j > 0 && spos[j - 1] > spos[j]; j--) {
+            size_t t = spos[j];
+            spos[j] = spos[j - 1];
+            spos[j - 1] = t;
+        }
+    size_t ud = 0;
+    for (size_t i = 0; i < nsp; i++)
+        if (ud == 0 || spos[ud - 1] != spos[i])
+            spos[ud++] = spos[i];
+    multiselect(sample, 0, m, spos, ud);
+    for (size_t k = 0; k < nr; k++) {
+        double pos = (double)ranks[k] / (double)nf * (double)m;
+        double a = pos - delta, b = pos + delta;
+        double lo = a < 0 ? -INFINITY : sample[(size_t)a];
+        double hi = b >= (double)m - 1 ? INFINITY : sample[(size_t)b + 1];
+        if (nb > 0 && lo <= H[nb - 1]) {
+            if (hi > H[nb - 1])
+                H[nb - 1] = hi;
+        } else {
+            L[nb] = lo;
+            H[nb] = hi;
+            nb++;
+        }
+    }
+    mlops__free(env, sample);
+    /* one pass: regions between brackets are counted, brackets gathered */
+    double bounds[2 * 2 * 64];
+    for (size_t j = 0; j < nb; j++) {
+        bounds[2 * j] = L[j];
+        bounds[2 * j + 1] = nextafter(H[j], INFINITY);
+    }
+    size_t nbd = 2 * nb;
+    if (nbd > 63)
+        return 0;
+    uint64_t below[2 * 64 + 1];
+    memset(below, 0, sizeof(below));
+    bucket bk[2 * 64];
+    memset(bk, 0, sizeof(bk));
+    int ok = 1;
+    /* branchless search over the bounds padded with +inf to 2^levels - 1 */
+    double pb[63];
+    size_t levels = nbd <= 15 ? 4 : (nbd <= 31 ? 5 : 6), top = ((size_t)1 << levels) - 1;
+    for (size_t j = 0; j < 63; j++)
+        pb[j] = j < nbd ? bounds[j] : INFINITY;
+#define SEARCH(LV)                                                                                 \
+    for (size_t i = 0; i < n && ok == 1; i++) {                                                    \
+        double v = x[i];                                                                           \
+        if (!(fabs(v) < INFINITY))                                                                 \
+            continue;                                                                              \
+        size_t idx = 0;                                                                            \
+        if (LV >= 6)                                                                               \
+            idx += (v >= pb[idx + 31]) ? 32 : 0;                                                   \
+        if (LV >= 5)                                                                               \
+            idx += (v >= pb[idx + 15]) ? 16 : 0;                                                   \
+        idx += (v >= pb[idx + 7]) ? 8 : 0;                                                         \
+        idx += (v >= pb[idx + 3]) ? 4 : 0;                                                         \
+        idx += (v >= pb[idx + 1]) ? 2 : 0;                                                         \
+        idx += (v >= pb[idx]) ? 1 : 0;                                                             \
+        if (idx & 1) {                                                                             \
+            if (!push(env, &bk[idx / 2], v))                                                       \
+                ok = -1;                                                                           \
+        } else {                                                                                   \
+            below[idx / 2]++;                                                                      \
+        }                                                                                          \
+    }
+    if (levels == 4) {
+        SEARCH(4)
+    } else if (levels == 5) {
+        SEARCH(5)
+    } else {
+        SEARCH(6)
+    }
+#undef SEARCH
+    (void)top;
+    if (ok == 1) {
+        uint64_t cum = 0;
+        uint64_t start[2 * 64];
+        for (size_t j = 0; j < nb; j++) {
+            cum += below[j];
+            start[j] = cum;
+            cum += bk[j].n;
+        }
+        /* the ranks wanted in each bracket, then one multi-select per bracket */
+        size_t want[2 * 64];
+        size_t owner[2 * 64];
+        for (size_t k = 0; k < nr && ok == 1; k++) {
+            size_t j = 0;
+            while (j < nb && !(ranks[k] >= start[j] && ranks[k] < start[j] + bk[j].n))
+                j++;
+            if (j == nb)
+                ok = 0; /* the rank missed its bracket: the caller falls back */
+            owner[k] = j;
+        }
+        for (size_t j = 0; j < nb && ok == 1; j++) {
+            size_t nw = 0;
+            for (size_t k = 0; k < nr; k++)
+                if (owner[k] == j)
+                    want[nw++] = ranks[k] - start[j];
+            multiselect(bk[j].v, 0, bk[j].n, want, nw);
+        }
+        for (size_t k = 0; k < nq && ok == 1; k++) {
+            double h = (double)(nf - 1) * q[k];
+            double f = floor(h), t = h - f;
+            size_t r0 = (size_t)f, r1 = r0 + 1 < nf ? r0 + 1 : r0;
+            double v[2];
+            size_t rr[2] = {r0, r1};
+            for (int e = 0; e < 2; e++) {
+                size_t j = 0;
+                while (!(rr[e] >= start[j] && rr[e] < start[j] + bk[j].n))
+                    j++;
+                v[e] = bk[j].v[rr[e] - start[j]];
+            }
+            out[k] = r1 == r0 ? v[0] : lerp_np(v[0], v[1], t);
+        }
+    }
+    for (size_t j = 0; j < nb; j++)
+        mlops__free(env, bk[j].v);
+    return ok;
 }

@@ -145,6 +145,8 @@ mlops_status mlops_store_open(mlops_store **out, mlops_env *env, const char *uri
                 opts->version, MLOPS_STORE_OPTIONS_VERSION);
         o = *opts;
     }
+    if (o.reserved != 0)
+        return mlops__error(MLOPS_E_INVALID, "store options field 'reserved' must be 0");
     if (o.sync == 0)
         o.sync = MLOPS_SYNC_FULL;
     if (o.sync > MLOPS_SYNC_OFF)

@@ -1271,6 +1271,53 @@ START_TEST(test_file_backend)
     tu_assert_ok(mlops_run_artifact_read(&b, r, "m.bin", 0));
     ck_assert_int_eq(memcmp(b.data, "abc", 3), 0);
     mlops_bytes_free(&b);
+    /* C1: several processes log to one store at once, each to its own run and
+     * all to a shared run (compare-and-set on its document); nothing is lost */
+    enum { PROCS = 3, POINTS = 60 };
+    pid_t pids[PROCS];
+    for (int p = 0; p < PROCS; p++) {
+        pids[p] = fork();
+        if (pids[p] == 0) {
+            mlops_store *cs = NULL;
+            mlops_run *own = NULL, *shared = NULL;
+            int bad = mlops_store_open(&cs, NULL, uri, NULL) != MLOPS_OK;
+            bad = bad || mlops_run_open(&shared, cs, id) != MLOPS_OK;
+            mlops_run_options o = MLOPS_RUN_OPTIONS_INIT;
+            o.flags = MLOPS_RUN_NO_ENVIRONMENT;
+            bad = bad || mlops_run_create(&own, cs, NULL, &o) != MLOPS_OK;
+            char key[16];
+            snprintf(key, sizeof(key), "proc%d", p);
+            for (int i = 0; !bad && i < POINTS; i++) {
+                bad = mlops_run_log_metric(own, "x", i, i) != MLOPS_OK ||
+                      mlops_run_log_metric(shared, key, i, i) != MLOPS_OK;
+            }
+            mlops_run_close(own);
+            mlops_run_close(shared);
+            mlops_store_close(cs);
+            _exit(bad);
+        }
+    }
+    for (int p = 0; p < PROCS; p++) {
+        int status = 0;
+        waitpid(pids[p], &status, 0);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d failed", p);
+    }
+    mlops_run_list *l = NULL;
+    mlops_search_options so = MLOPS_SEARCH_OPTIONS_INIT;
+    so.filter = "metrics.x = 59";
+    tu_assert_ok(mlops_run_search(&l, s, &so));
+    ck_assert_uint_eq(mlops_run_list_count(l), PROCS);
+    mlops_run_list_free(l);
+    for (int p = 0; p < PROCS; p++) {
+        char key[16];
+        snprintf(key, sizeof(key), "proc%d", p);
+        tu_assert_ok(mlops_run_latest_metric(&v, r, key)); /* every writer's latest survived */
+        ck_assert(v == POINTS - 1);
+        mlops_metric_history *h = NULL;
+        tu_assert_ok(mlops_metric_history_open(&h, r, key, 0));
+        ck_assert_uint_eq(mlops_metric_history_count(h), POINTS);
+        mlops_metric_history_free(h);
+    }
     mlops_run_close(r);
     mlops_store_close(s);
     tu_rmtree(dir);

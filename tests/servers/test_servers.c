@@ -658,6 +658,80 @@ START_TEST(test_cas_race_processes)
 }
 END_TEST
 
+/* C8: several processes open (and so create) one new store at once. */
+START_TEST(test_concurrent_first_open)
+{
+    char uri[1024], tag[64];
+    sv_fresh_uri(uri, sizeof(uri), kinds[_i], tag, sizeof(tag));
+    enum { PROCS = 4 };
+    int go[2];
+    ck_assert_int_eq(pipe(go), 0);
+    pid_t pids[PROCS];
+    for (int p = 0; p < PROCS; p++) {
+        pids[p] = fork();
+        ck_assert_int_ge(pids[p], 0);
+        if (pids[p] == 0) {
+            close(go[1]);
+            char c;
+            ssize_t rd = read(go[0], &c, 1);
+            (void)rd;
+            mlops_store *s = NULL;
+            mlops_status st = mlops_store_open(&s, NULL, uri, NULL);
+            if (st == MLOPS_OK) {
+                char k[16];
+                snprintf(k, sizeof(k), "p%d", p);
+                st = mlops_store_put(s, k, strlen(k), "1", 1);
+            }
+            if (st != MLOPS_OK)
+                fprintf(stderr, "child %d: %s\n", p, mlops_error_message());
+            mlops_store_close(s);
+            _exit(st == MLOPS_OK ? 0 : 1);
+        }
+    }
+    close(go[0]);
+    usleep(50000);
+    close(go[1]);
+    for (int p = 0; p < PROCS; p++) {
+        int status = 0;
+        waitpid(pids[p], &status, 0);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    mlops_store *s = NULL;
+    tu_assert_ok(mlops_store_open(&s, NULL, uri, NULL));
+    mlops_store_info_data info = {MLOPS_STORE_INFO_VERSION};
+    tu_assert_ok(mlops_store_info(&info, s));
+    ck_assert_uint_eq(info.keys, PROCS);
+    mlops_store_close(s);
+    sv_drop(kinds[_i], tag);
+}
+END_TEST
+
+/* C5: a handle used after fork() is refused in the child, and the parent's
+ * connections are not disturbed. */
+START_TEST(test_fork_refused)
+{
+    fixture f;
+    fx_open(&f, _i);
+    put_s(f.s, "a", "1");
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        mlops_bytes v;
+        mlops_status st = mlops_store_get(&v, NULL, f.s, "a", 1);
+        mlops_status st2 = mlops_store_put(f.s, "b", 1, "2", 1);
+        mlops_store_close(f.s);
+        _exit(st == MLOPS_E_INVALID && st2 == MLOPS_E_INVALID ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_val(f.s, "a", "1");
+    assert_val(f.s, "b", NULL);
+    put_s(f.s, "c", "3");
+    fx_close(&f);
+}
+END_TEST
+
 /* C4: threads on one handle share the connection pool. */
 typedef struct thr_arg {
     mlops_store *s;
@@ -820,6 +894,110 @@ START_TEST(test_redis_oom)
 }
 END_TEST
 
+/* M1/I8: fail each allocation of a workload in turn; every call returns OK
+ * or MLOPS_E_NOMEM, nothing leaks, and the data stays consistent. */
+static mlops_status alloc_workload(mlops_env *env, const char *uri)
+{
+    mlops_store *s = NULL;
+    mlops_status st = mlops_store_open(&s, env, uri, NULL);
+    if (st != MLOPS_OK)
+        return st;
+    mlops_batch *b = NULL;
+    mlops_bytes v = {0};
+    mlops_hash128 id;
+    collected *c = calloc(1, sizeof(*c));
+    st = mlops_store_put(s, "a", 1, "1", 1);
+    if (st == MLOPS_OK)
+        st = mlops_store_get(&v, NULL, s, "a", 1);
+    mlops_bytes_free(&v);
+    if (st == MLOPS_OK)
+        st = mlops_batch_create(&b, s);
+    if (st == MLOPS_OK)
+        st = mlops_batch_require_value(b, "a", 1, "1", 1);
+    if (st == MLOPS_OK)
+        st = mlops_batch_put(b, "b", 1, "2", 1);
+    if (st == MLOPS_OK)
+        st = mlops_store_apply(s, b);
+    if (st == MLOPS_OK)
+        st = mlops_store_scan(s, NULL, 0, NULL, 0, collect, c);
+    if (st == MLOPS_OK)
+        st = mlops_store_blob_put(&id, s, "blob", 4);
+    if (st == MLOPS_OK)
+        st = mlops_store_blob_get(&v, s, &id, 0);
+    mlops_bytes_free(&v);
+    mlops_batch_free(b);
+    mlops_store_close(s);
+    free(c);
+    return st;
+}
+
+START_TEST(test_alloc_failures)
+{
+    char uri[1024], tag[64];
+    sv_fresh_uri(uri, sizeof(uri), kinds[_i], tag, sizeof(tag));
+    tu_alloc a = {0};
+    mlops_env *env = tu_env_new(&a, NULL);
+    tu_assert_ok(alloc_workload(env, uri));
+    long total = a.calls;
+    ck_assert_int_gt(total, 10);
+    for (long k = 1; k <= total; k++) {
+        a.fail_at = k;
+        a.calls = a.failures = 0;
+        long live = a.live;
+        mlops_status st = alloc_workload(env, uri);
+        ck_assert_msg(st == MLOPS_OK || st == MLOPS_E_NOMEM, "failing allocation %ld: %s: %s",
+                      k, mlops_status_name(st), mlops_error_message());
+        ck_assert_msg(a.live == live, "failing allocation %ld leaked %ld blocks", k,
+                      a.live - live);
+    }
+    a.fail_at = 0;
+    mlops_store *s = NULL;
+    tu_assert_ok(mlops_store_open(&s, env, uri, NULL));
+    assert_val(s, "a", "1");
+    assert_val(s, "b", "2");
+    mlops_store_close(s);
+    mlops_env_free(env);
+    sv_drop(kinds[_i], tag);
+}
+END_TEST
+
+/* S7: with ?ttl= every key expires; an expired key reads as missing, scans
+ * skip it and drop it from the key index. */
+START_TEST(test_redis_ttl)
+{
+    char uri[1024], tag[64];
+    sv_fresh_uri(uri, sizeof(uri), SV_REDIS, tag, sizeof(tag));
+    char ttl_uri[1100];
+    snprintf(ttl_uri, sizeof(ttl_uri), "%s&ttl=1", uri);
+    mlops_store *s = NULL;
+    tu_assert_ok(mlops_store_open(&s, NULL, ttl_uri, NULL));
+    put_s(s, "a", "1");
+    put_s(s, "b", "2");
+    assert_val(s, "a", "1");
+    usleep(2200000);
+    assert_val(s, "a", NULL);
+    collected *c = calloc(1, sizeof(*c));
+    tu_assert_ok(mlops_store_scan(s, NULL, 0, NULL, 0, collect, c));
+    ck_assert_uint_eq(c->n, 0);
+    free(c);
+    mlops_store_info_data info = {MLOPS_STORE_INFO_VERSION};
+    tu_assert_ok(mlops_store_info(&info, s));
+    ck_assert_uint_eq(info.keys, 0);
+    /* an expired key is absent for preconditions too */
+    mlops_batch *b = NULL;
+    tu_assert_ok(mlops_batch_create(&b, s));
+    tu_assert_ok(mlops_batch_require_absent(b, "b", 1));
+    tu_assert_ok(mlops_batch_put(b, "b", 1, "3", 1));
+    tu_assert_ok(mlops_store_apply(s, b));
+    mlops_batch_free(b);
+    assert_val(s, "b", "3");
+    mlops_store_close(s);
+    snprintf(ttl_uri, sizeof(ttl_uri), "%s&ttl=soon", uri);
+    tu_assert_st(mlops_store_open(&s, NULL, ttl_uri, NULL), MLOPS_E_INVALID);
+    sv_drop(SV_REDIS, tag);
+}
+END_TEST
+
 static Suite *servers_suite(void)
 {
     Suite *s = suite_create("servers");
@@ -841,12 +1019,19 @@ static Suite *servers_suite(void)
     tcase_add_loop_test(tc, test_reconnect, 0, n_kinds);
     tcase_add_loop_test(tc, test_cas_race_processes, 0, n_kinds);
     tcase_add_loop_test(tc, test_threads, 0, n_kinds);
+    tcase_add_loop_test(tc, test_concurrent_first_open, 0, n_kinds);
+    tcase_add_loop_test(tc, test_fork_refused, 0, n_kinds);
     tcase_add_loop_test(tc, test_cut_mid_transaction, 0, n_kinds);
     suite_add_tcase(s, tc);
+    TCase *al = tcase_create("alloc");
+    tcase_set_timeout(al, 120);
+    tcase_add_loop_test(al, test_alloc_failures, 0, n_kinds);
+    suite_add_tcase(s, al);
     for (int i = 0; i < n_kinds; i++) {
         if (kinds[i] == SV_REDIS) {
-            TCase *oom = tcase_create("redis-oom");
+            TCase *oom = tcase_create("redis-only");
             tcase_add_loop_test(oom, test_redis_oom, i, i + 1);
+            tcase_add_test(oom, test_redis_ttl);
             suite_add_tcase(s, oom);
         }
     }

@@ -301,6 +301,39 @@ START_TEST(file_compact)
 }
 END_TEST
 
+START_TEST(file_golden_v1)
+{
+    /* X3: a store written by format version 1 stays readable, untouched */
+    const char *root = getenv("MLOPS_SOURCE_ROOT");
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/tests/store/data/golden-v1", root ? root : "..");
+    uint64_t before = fu_tree_hash(dir);
+    mlops_store *s = open_path(dir, 0, MLOPS_STORE_READONLY);
+    mlops_bytes v;
+    tu_assert_ok(mlops_store_get(&v, NULL, s, "key09", 5));
+    ck_assert(v.len == 7 && memcmp(v.data, "value 9", 7) == 0);
+    mlops_bytes_free(&v);
+    tu_assert_st(mlops_store_get(&v, NULL, s, "key05", 5), MLOPS_E_NOTFOUND);
+    tu_assert_ok(mlops_store_get(&v, NULL, s, "bin\0key", 7));
+    ck_assert(v.len == 3 && v.data[0] == 0 && v.data[2] == 0xff);
+    mlops_bytes_free(&v);
+    mlops_hash128 id;
+    tu_assert_ok(mlops_hash128_from_hex(&id, "b5c22bb3e52a8c6468142b2a91236388"));
+    tu_assert_ok(mlops_store_blob_get(&v, s, &id, 0));
+    ck_assert_uint_eq(v.len, 1200);
+    mlops_bytes_free(&v);
+    char *rep = NULL;
+    tu_assert_ok(mlops_store_check(&rep, s));
+    mlops_string_free(NULL, rep);
+    mlops_store_info_data in = {MLOPS_STORE_INFO_VERSION};
+    tu_assert_ok(mlops_store_info(&in, s));
+    ck_assert_uint_eq(in.format_version, 1);
+    ck_assert_uint_eq(in.keys, 10);
+    mlops_store_close(s);
+    ck_assert_uint_eq(fu_tree_hash(dir), before);
+}
+END_TEST
+
 int main(void)
 {
     /* ck_assert cannot run outside a test, so no tu_tempdir() here */
@@ -321,6 +354,7 @@ int main(void)
     tcase_add_test(tc, file_readonly);
     tcase_add_test(tc, file_lock_busy);
     tcase_add_test(tc, file_compact);
+    tcase_add_test(tc, file_golden_v1);
     suite_add_tcase(fs, tc);
     srunner_add_suite(sr, fs);
     srunner_run_all(sr, CK_NORMAL);

@@ -10,6 +10,7 @@ from ._lib import (Error, InvalidArgument, NotFound, AlreadyExists, Conflict, Co
                    Closed, version, version_number)
 from .store import Store
 from . import drift
+from . import ab
 
 __all__ = ["Store", "Error", "InvalidArgument", "NotFound", "AlreadyExists", "Conflict",
            "CorruptData", "IOFailure", "OutOfMemory", "VersionMismatch", "Unsupported",

@@ -76,7 +76,11 @@ class Store(TrackingMixin, RegistryMixin, FeaturesMixin, DriftMixin, RolloutMixi
         self._h = ctypes.c_void_p()
         opts = StoreOptions(1, 0, 0, 0, 0)
         if sync is not None:
-            opts.sync = {"full": SYNC_FULL, "normal": SYNC_NORMAL, "off": SYNC_OFF}[sync]
+            modes = {"full": SYNC_FULL, "normal": SYNC_NORMAL, "off": SYNC_OFF}
+            if sync not in modes:
+                raise _lib.InvalidArgument(
+                    f"sync mode {sync!r} is not one of 'full', 'normal', 'off'", -1)
+            opts.sync = modes[sync]
         if readonly:
             opts.flags |= READONLY
         if not create:

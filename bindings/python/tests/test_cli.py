@@ -34,3 +34,15 @@ def test_usage_errors_exit_2():
     assert r.returncode == 2 and "unknown command" in r.stderr
     r = run("--store")
     assert r.returncode == 2 and "needs a value" in r.stderr
+@pytest.mark.parametrize("noun", ["store", "experiments", "runs", "artifacts", "models",
+                                  "features", "drift", "ab", "rollout", "demo"])
+def test_every_command_has_help(noun):
+    r = run(noun, "--help")
+    assert r.returncode == 0, r.stderr
+    assert "usage" in r.stdout.lower()
+
+
+def test_unsupported_store_uri_fails_cleanly(tmp_path):
+    r = run("--store", "s3://bucket/x", "store", "info")
+    assert r.returncode in (1, 2)
+    assert "s3" in r.stderr

@@ -284,3 +284,28 @@ def test_cli_watch_prints_alerts(tmp_path):
     lines = r.stdout.splitlines()
     assert lines[0].startswith("window 0")
     assert lines[1].startswith("ALERT window 1: column 'v' drifted")
+
+
+@pytest.mark.skipif(not CLI, reason="MLOPS_CLI not set")
+def test_cli_store_baseline_watch_history(tmp_path):
+    rng = np.random.default_rng(12)
+    store = str(tmp_path / "store")
+    base = tmp_path / "b.csv"
+    base.write_text("v,plan\n" + "".join(f"{x!r},{p}\n" for x, p in
+                                         zip(rng.standard_normal(2000),
+                                             rng.choice(["a", "b", "c"], 2000))))
+    run = lambda *a, **k: subprocess.run([CLI, "--store", store, *a], capture_output=True,
+                                         text=True, **k)
+    r = run("drift", "profile", str(base), "--name", "b1", "--model", "m", "--model-version", "3")
+    assert r.returncode == 0, r.stderr
+    r = run("drift", "profile", str(base), "--name", "b1")
+    assert r.returncode == 1 and "already exists" in r.stderr
+    stream = "v,plan\n" + "".join(f"{x!r},a\n" for x in 2 + rng.standard_normal(300))
+    r = run("drift", "watch", "--name", "b1", "--monitor", "m1", input=stream)
+    assert r.returncode == 0 and "ALERT window 0" in r.stdout
+    hist = json.loads(run("--json", "drift", "history", "m1").stdout)
+    assert len(hist) == 1 and {c["name"] for c in hist[0]["columns"]} == {"v", "plan"}
+    with mlops.Store(store) as s:
+        profiles, info = s.drift_load_baseline("b1")
+        assert info["model"] == "m" and info["model_version"] == 3
+        assert s.drift_history("m1")[0]["dataset_drift"] is True

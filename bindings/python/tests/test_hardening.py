@@ -172,8 +172,6 @@ def test_options_values(sync, flags):
         _lib.check(_open(ctypes.byref(h), None, b"mem:", ctypes.byref(opts)))
 
 
-@pytest.mark.xfail(strict=True, reason="store.c mlops_store_open() accepts a non-zero "
-                   "'reserved' options field documented as 'must be 0'")
 def test_options_reserved_must_be_zero():
     h = ctypes.c_void_p()
     opts = StoreOptions(1, 0, 0, 5, 0)
@@ -183,8 +181,6 @@ def test_options_reserved_must_be_zero():
     assert st == mlops.InvalidArgument.status
 
 
-@pytest.mark.xfail(strict=True, reason="bindings/python/mlops/store.py Store(): an unknown "
-                   "sync name raises KeyError instead of InvalidArgument")
 def test_unknown_sync_name():
     with pytest.raises(mlops.InvalidArgument):
         mlops.Store("mem:", sync="sometimes")

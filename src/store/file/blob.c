@@ -42,7 +42,7 @@ typedef struct fblob_reader {
 
 mlops_status mlops__file_blob_dir(file_backend *fb, bool create)
 {
-    if (fb->blobfd >= 0)
+    if (__atomic_load_n(&fb->blobfd, __ATOMIC_SEQ_CST) >= 0)
         return MLOPS_OK;
     if (create && fio_mkdir(fb, fb->dirfd, BLOB_DIR, 0755) != 0 && errno != EEXIST)
         return mlops__file_errno(fb, errno, "creating", BLOB_DIR);
@@ -52,12 +52,10 @@ mlops_status mlops__file_blob_dir(file_backend *fb, bool create)
             return MLOPS_E_NOTFOUND;
         return mlops__file_errno(fb, errno, "opening", BLOB_DIR);
     }
-    pthread_mutex_lock(&fb->wmu);
-    if (fb->blobfd < 0) {
-        fb->blobfd = fd;
-        fd = -1;
-    }
-    pthread_mutex_unlock(&fb->wmu);
+    int none = -1;
+    if (__atomic_compare_exchange_n(&fb->blobfd, &none, fd, false, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST))
+        fd = -1; /* installed; otherwise another thread won */
     mlops__file_close(fb, fd);
     if (create)
         return mlops__file_sync(fb, fb->dirfd, true, ".");
@@ -421,9 +419,12 @@ mlops_status mlops__fblob_read(mlops_backend_blob_reader *br, uint8_t *buf, size
         int done = 0;
         mlops_status st = mlops__zstd_dstream_feed(r->z, r->in + r->in_pos, r->in_len - r->in_pos,
                                                    &used, buf, cap, &made, &done);
-        if (st != MLOPS_OK)
+        if (st != MLOPS_OK) {
+            char why[256]; /* the message buffer cannot be its own argument */
+            snprintf(why, sizeof(why), "%s", mlops_error_message());
             return mlops__error(MLOPS_E_CORRUPT, "blob '%s' in '%s' does not decompress: %s",
-                                r->name, fb->path, mlops_error_message());
+                                r->name, fb->path, why);
+        }
         r->in_pos += used;
         if (done)
             r->frame_done = true;

@@ -714,7 +714,7 @@ static mlops_status quarantine_tail(file_backend *fb, uint64_t off, uint64_t siz
 
 /* Read records appended since fb->end into the index. locked: we hold the
  * writer lock, so an invalid tail is torn and is cut off. *sealed is set
- * when the log was closed by a compaction. Caller holds wmu. */
+ * when the log was closed by a compaction. Caller holds cmu. */
 static mlops_status catch_up(file_backend *fb, bool locked, bool *sealed)
 {
     *sealed = false;
@@ -874,7 +874,7 @@ static mlops_status reload(file_backend *fb, bool locked)
     return st;
 }
 
-/* Bring the index up to date with other processes. Caller holds wmu. */
+/* Bring the index up to date with other processes. Caller holds cmu. */
 static mlops_status refresh_locked(file_backend *fb, bool locked)
 {
     for (int i = 0; i < 8; i++) {
@@ -915,14 +915,14 @@ static mlops_status refresh(file_backend *fb)
         if (now - fb->super_checked_ms < SYNC_WINDOW_MS && now >= fb->super_checked_ms)
             return MLOPS_OK;
     }
-    pthread_mutex_lock(&fb->wmu);
+    pthread_mutex_lock(&fb->cmu);
     mlops_status st = MLOPS_OK;
     int64_t now = mlops__now_ms(fb->base.env);
     if (now - fb->super_checked_ms >= SYNC_WINDOW_MS || now < fb->super_checked_ms)
         st = check_super(fb, false);
     if (st == MLOPS_OK)
         st = refresh_locked(fb, false);
-    pthread_mutex_unlock(&fb->wmu);
+    pthread_mutex_unlock(&fb->cmu);
     return st;
 }
 
@@ -1080,7 +1080,7 @@ static void wake_syncer(file_backend *fb)
 }
 
 /* Append one record (already sealed in rec) at the end of the log and sync
- * it as the mode says. Caller holds wmu and the writer lock. */
+ * it as the mode says. Caller holds wmu, cmu and the writer lock. */
 static mlops_status append_record(file_backend *fb, const uint8_t *rec, size_t total)
 {
     char lname[40];
@@ -1120,6 +1120,8 @@ static mlops_status file_apply(mlops_backend *b, const mlops_batch_op *ops, size
     st = mlops__file_poisoned(fb);
     if (st == MLOPS_OK)
         st = lock_acquire(fb);
+    /* readers only wait for cmu, never for another process's lock */
+    pthread_mutex_lock(&fb->cmu);
     if (st == MLOPS_OK)
         st = check_super(fb, true);
     if (st == MLOPS_OK)
@@ -1161,6 +1163,7 @@ static mlops_status file_apply(mlops_backend *b, const mlops_batch_op *ops, size
                 fb->dirty = true;
         }
     }
+    pthread_mutex_unlock(&fb->cmu);
     lock_release(fb);
     pthread_mutex_unlock(&fb->wmu);
     apply_ctx_free(&a);
@@ -1170,11 +1173,11 @@ static mlops_status file_apply(mlops_backend *b, const mlops_batch_op *ops, size
 
 /* ---- durability ---- */
 
-/* fdatasync the log without holding wmu, so writers go on meanwhile (group
+/* fdatasync the log without holding a mutex, so writers go on meanwhile (group
  * commit); a failure poisons the handle. */
 static mlops_status sync_log(file_backend *fb)
 {
-    pthread_mutex_lock(&fb->wmu);
+    pthread_mutex_lock(&fb->cmu);
     char lname[40];
     log_name(lname, sizeof(lname), fb->gen, false);
     mlops_status st = mlops__file_poisoned(fb);
@@ -1184,7 +1187,7 @@ static mlops_status sync_log(file_backend *fb)
         if (fd < 0)
             st = mlops__file_errno(fb, errno, "duplicating a descriptor of", lname);
     }
-    pthread_mutex_unlock(&fb->wmu);
+    pthread_mutex_unlock(&fb->cmu);
     if (fd >= 0) {
         st = mlops__file_sync(fb, fd, false, lname);
         close(fd);
@@ -1266,6 +1269,8 @@ static mlops_status file_compact(mlops_backend *b)
     mlops_status st = mlops__file_poisoned(fb);
     if (st == MLOPS_OK)
         st = lock_acquire(fb);
+    /* readers only wait for cmu, never for another process's lock */
+    pthread_mutex_lock(&fb->cmu);
     if (st == MLOPS_OK)
         st = check_super(fb, true);
     if (st == MLOPS_OK)
@@ -1359,6 +1364,7 @@ static mlops_status file_compact(mlops_backend *b)
                        fb->path, (unsigned long long)new_gen);
         }
     }
+    pthread_mutex_unlock(&fb->cmu);
     lock_release(fb);
     pthread_mutex_unlock(&fb->wmu);
     mlops__buf_free(&body);
@@ -1381,6 +1387,7 @@ static mlops_status file_check(mlops_backend *b, char **report_out)
         st = lock_acquire(fb);
         locked = st == MLOPS_OK;
     }
+    pthread_mutex_lock(&fb->cmu);
     superblock sb;
     mlops_status sst = MLOPS_OK;
     if (st == MLOPS_OK) {
@@ -1397,10 +1404,12 @@ static mlops_status file_check(mlops_backend *b, char **report_out)
     log_name(lname, sizeof(lname), fb->gen, false);
     struct stat stt;
     uint64_t size = 0;
-    if (st == MLOPS_OK && fb->io->fstat(fb->io->payload, fb->logfd, &stt) != 0)
-        st = mlops__file_errno(fb, errno, "inspecting", lname);
-    else
-        size = (uint64_t)stt.st_size;
+    if (st == MLOPS_OK) {
+        if (fb->io->fstat(fb->io->payload, fb->logfd, &stt) != 0)
+            st = mlops__file_errno(fb, errno, "inspecting", lname);
+        else
+            size = (uint64_t)stt.st_size;
+    }
     const uint8_t *p = NULL;
     uint64_t base = 0;
     if (st == MLOPS_OK) {
@@ -1416,9 +1425,7 @@ static mlops_status file_check(mlops_backend *b, char **report_out)
     }
     uint64_t off = LOG_HDR_SIZE, expect = base, committed = atomic_load(&fb->end);
     bool seen_batch = false;
-    mlops__idx scratch;
-    bool have_scratch = mlops__idx_init(&scratch, env) == MLOPS_OK;
-    while (st == MLOPS_OK && off < size && have_scratch) {
+    while (st == MLOPS_OK && off < size) {
         uint64_t avail = size - off;
         st = window(fb, off, avail < REC_HDR ? avail : REC_HDR, &p);
         if (st != MLOPS_OK)
@@ -1470,10 +1477,9 @@ static mlops_status file_check(mlops_backend *b, char **report_out)
         }
         off += v.total;
     }
-    if (have_scratch)
-        mlops__idx_free(&scratch);
     if (st == MLOPS_OK)
         st = mlops__fblob_check(fb, &rep, &problems);
+    pthread_mutex_unlock(&fb->cmu);
     if (locked)
         lock_release(fb);
     pthread_mutex_unlock(&fb->wmu);
@@ -1511,7 +1517,7 @@ static mlops_status file_info(mlops_backend *b, mlops_store_info_data *info)
     mlops_status st = refresh(fb);
     if (st != MLOPS_OK)
         return st;
-    pthread_mutex_lock(&fb->wmu);
+    pthread_mutex_lock(&fb->cmu);
     info->format_version = FILE_FORMAT_VERSION;
     pthread_rwlock_rdlock(&fb->ilock);
     info->keys = fb->idx.count;
@@ -1522,7 +1528,7 @@ static mlops_status file_info(mlops_backend *b, mlops_store_info_data *info)
     info->blobs = blobs;
     info->blob_bytes = blob_bytes;
     info->bytes = atomic_load(&fb->end) + SUPER_SIZE + blob_bytes;
-    pthread_mutex_unlock(&fb->wmu);
+    pthread_mutex_unlock(&fb->cmu);
     return MLOPS_OK;
 }
 
@@ -1550,6 +1556,7 @@ static void file_close(mlops_backend *b)
     mlops__idx_free(&fb->idx);
     mlops__buf_free(&fb->rbuf);
     pthread_mutex_destroy(&fb->wmu);
+    pthread_mutex_destroy(&fb->cmu);
     pthread_mutex_destroy(&fb->smu);
     pthread_cond_destroy(&fb->scv);
     pthread_rwlock_destroy(&fb->ilock);
@@ -1763,6 +1770,7 @@ mlops_status mlops__file_backend_new_io(mlops_backend **out, mlops_env *env, con
     fb->lock_timeout_ms = o.lock_timeout_ms;
     mlops__buf_init(&fb->rbuf, env);
     pthread_mutex_init(&fb->wmu, NULL);
+    pthread_mutex_init(&fb->cmu, NULL);
     pthread_mutex_init(&fb->smu, NULL);
     pthread_rwlock_init(&fb->ilock, NULL);
     pthread_condattr_t ca;

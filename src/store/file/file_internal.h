@@ -26,15 +26,16 @@ typedef struct file_backend {
     bool newer_writer;  /* the superblock's write version is newer than ours */
     int64_t lock_timeout_ms;
 
-    pthread_mutex_t wmu; /* writers, catch-up and log switches */
+    pthread_mutex_t wmu; /* serializes this handle's writers (taken before the OFD lock) */
+    pthread_mutex_t cmu; /* the log state: catch-up, appends, log switches */
     pthread_rwlock_t ilock;
     mlops__idx idx;
 
-    /* log state, guarded by wmu (end is also read without it) */
+    /* log state, guarded by cmu (end is also read without it) */
     uint64_t epoch, gen, base_seq, last_seq, records;
     _Atomic uint64_t end;
     ino_t super_ino;
-    int64_t super_checked_ms;
+    _Atomic int64_t super_checked_ms;
     bool unknown_records;
     bool holding_lock;
     bool rebuilding; /* reload holds ilock for writing */

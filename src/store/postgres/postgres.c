@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PG_SCHEMA_VERSION 1
 #define PG_CHUNK (1024u * 1024u)
@@ -80,6 +81,7 @@ typedef struct pg_backend {
     pthread_mutex_t lock;
     pg_conn *idle;
     size_t n_idle;
+    pid_t pid; /* the process that opened it; its sockets are not a child's */
 } pg_backend;
 
 typedef struct pg_blob_writer {
@@ -281,6 +283,10 @@ static bool conn_alive(pg_conn *pc)
 
 static mlops_status take(pg_backend *b, pg_conn **out)
 {
+    if (getpid() != b->pid)
+        return mlops__error(MLOPS_E_INVALID,
+                            "this PostgreSQL store was opened in another process (before "
+                            "fork()); open the store again in this process");
     for (;;) {
         pthread_mutex_lock(&b->lock);
         pg_conn *pc = b->idle;
@@ -1209,10 +1215,14 @@ static void pg_close(mlops_backend *base)
 {
     pg_backend *b = (pg_backend *)base;
     const mlops_env *env = base->env;
+    /* In a forked child the sockets are the parent's: PQfinish would tell
+     * the server to end the parent's sessions, so they are left alone. */
+    bool owner = getpid() == b->pid;
     while (b->idle) {
         pg_conn *pc = b->idle;
         b->idle = pc->next;
-        conn_close(b, pc);
+        if (owner)
+            conn_close(b, pc);
     }
     for (int i = 0; i < Q__COUNT; i++)
         mlops__free(env, b->sql[i]);
@@ -1479,6 +1489,7 @@ mlops_status mlops__postgres_backend_new(mlops_backend **out, mlops_env *env, co
         return mlops__nomem();
     b->base.ops = &pg_ops;
     b->base.env = env;
+    b->pid = getpid();
     if (pthread_mutex_init(&b->lock, NULL) != 0) {
         mlops__free(env, b);
         return mlops__error(MLOPS_E_INTERNAL, "cannot create the PostgreSQL pool's lock");

@@ -29,6 +29,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "store/redis/redis.h"
 
@@ -54,12 +55,14 @@ static const char APPLY_LUA[] =
     "    end\n"
     "  end\n"
     "end\n"
+    "local ttl = tonumber(ARGV[3 + 3 * n])\n"
     "local ver = redis.call('INCR', p .. 'ver')\n"
     "for j = 0, n - 1 do\n"
     "  local kind = ARGV[3 + 3 * j]\n"
     "  local key = ARGV[4 + 3 * j]\n"
     "  if kind == 'P' then\n"
     "    redis.call('HSET', p .. 'k:' .. key, 'v', ARGV[5 + 3 * j], 'ver', ver)\n"
+    "    if ttl > 0 then redis.call('EXPIRE', p .. 'k:' .. key, ttl) end\n"
     "    redis.call('ZADD', p .. 'idx', 0, key)\n"
     "  elseif kind == 'D' then\n"
     "    redis.call('DEL', p .. 'k:' .. key)\n"
@@ -79,6 +82,9 @@ static const char SCAN_LUA[] =
     "for _, k in ipairs(ks) do\n"
     "  last = k\n"
     "  local r = redis.call('HMGET', p .. 'k:' .. k, 'v', 'ver')\n"
+    "  if not r[1] and ARGV[6] == '1' then\n"
+    "    redis.call('ZREM', p .. 'idx', k)\n"
+    "  end\n"
     "  if r[1] and r[2] then\n"
     "    out[#out + 1] = k\n"
     "    out[#out + 1] = r[1]\n"
@@ -141,10 +147,12 @@ typedef struct rd_backend {
     size_t prefix_len;
     char where[300];
     char client_name[64];
+    char ttl_arg[24]; /* seconds every put key lives ("0": for ever) */
     char sha[S__COUNT][41];
     pthread_mutex_t lock;
     rd_conn *idle;
     size_t n_idle;
+    pid_t pid; /* the process that opened it; its sockets are not a child's */
 } rd_backend;
 
 typedef struct rd_blob_writer {
@@ -290,6 +298,10 @@ static bool conn_alive(rd_conn *rc)
 
 static mlops_status take(rd_backend *b, rd_conn **out)
 {
+    if (getpid() != b->pid)
+        return mlops__error(MLOPS_E_INVALID,
+                            "this Redis store was opened in another process (before fork()); "
+                            "open the store again in this process");
     for (;;) {
         pthread_mutex_lock(&b->lock);
         rd_conn *rc = b->idle;
@@ -537,14 +549,15 @@ static mlops_status rd_scan(mlops_backend *base, const uint8_t *start, size_t st
         if (limit && limit - done < page)
             page = limit - done;
         snprintf(count, sizeof(count), "%zu", page);
-        const char *argv[8] = {NULL, NULL, NULL, b->prefix, (const char *)lo.data,
-                               (const char *)hi.data, count, maxb};
-        size_t lens[8] = {0, 0, 0, b->prefix_len, lo.len, hi.len, strlen(count), strlen(maxb)};
+        const char *clean = strcmp(b->ttl_arg, "0") != 0 ? "1" : "0";
+        const char *argv[9] = {NULL, NULL, NULL, b->prefix, (const char *)lo.data,
+                               (const char *)hi.data, count, maxb, clean};
+        size_t lens[9] = {0, 0, 0, b->prefix_len, lo.len, hi.len, strlen(count), strlen(maxb), 1};
         rd_conn *rc = NULL;
         st = take(b, &rc);
         if (st != MLOPS_OK)
             break;
-        redisReply *r = eval(b, rc, S_SCAN, 8, argv, lens);
+        redisReply *r = eval(b, rc, S_SCAN, 9, argv, lens);
         if (r == NULL) {
             st = lost(b, rc, "scanning keys");
             give(b, rc);
@@ -617,7 +630,7 @@ static mlops_status rd_apply(mlops_backend *base, const mlops_batch_op *ops, siz
     const mlops_env *env = base->env;
     if (n_ops == 0)
         return MLOPS_OK;
-    size_t argc = 5 + 3 * n_ops;
+    size_t argc = 6 + 3 * n_ops;
     const char **argv = mlops__calloc(env, argc, sizeof(*argv));
     size_t *lens = mlops__calloc(env, argc, sizeof(*lens));
     char *vers = mlops__calloc(env, n_ops, 24);
@@ -632,6 +645,8 @@ static mlops_status rd_apply(mlops_backend *base, const mlops_batch_op *ops, siz
     lens[3] = b->prefix_len;
     argv[4] = nbuf;
     lens[4] = strlen(nbuf);
+    argv[argc - 1] = b->ttl_arg;
+    lens[argc - 1] = strlen(b->ttl_arg);
     for (size_t i = 0; i < n_ops; i++) {
         const mlops_batch_op *op = &ops[i];
         const char *kind;
@@ -1219,6 +1234,15 @@ static mlops_status parse_uri(rd_backend *b, const char *uri)
                                     tmp);
             b->timeout.tv_sec = (time_t)s;
             b->timeout.tv_usec = (suseconds_t)((s - (double)(time_t)s) * 1e6);
+        } else if (len > 4 && strncmp(a, "ttl=", 4) == 0) {
+            long long v = 0;
+            for (size_t i = 4; i < len; i++) {
+                if (a[i] < '0' || a[i] > '9' || v > 100000000000LL)
+                    return mlops__error(MLOPS_E_INVALID,
+                                        "the Redis URI's ttl must be whole seconds, 0 or more");
+                v = v * 10 + (a[i] - '0');
+            }
+            snprintf(b->ttl_arg, sizeof(b->ttl_arg), "%lld", v);
         } else if (len > 12 && strncmp(a, "client_name=", 12) == 0) {
             size_t nl = len - 12;
             if (nl >= sizeof(b->client_name))
@@ -1236,7 +1260,7 @@ static mlops_status parse_uri(rd_backend *b, const char *uri)
         } else if (len > 0) {
             return mlops__error(MLOPS_E_INVALID,
                                 "unknown parameter '%.*s' in the Redis URI; known: prefix, "
-                                "timeout, client_name",
+                                "timeout, ttl, client_name",
                                 (int)(len > 64 ? 64 : len), a);
         }
         q = amp;
@@ -1323,7 +1347,9 @@ mlops_status mlops__redis_backend_new(mlops_backend **out, mlops_env *env, const
         return mlops__nomem();
     b->base.ops = &rd_ops;
     b->base.env = env;
+    b->pid = getpid();
     b->timeout.tv_sec = 5;
+    memcpy(b->ttl_arg, "0", 2);
     memcpy(b->prefix, "mlops:", 7);
     b->prefix_len = 6;
     if (pthread_mutex_init(&b->lock, NULL) != 0) {
