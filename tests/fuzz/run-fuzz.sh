@@ -29,6 +29,8 @@ ninja -C "$build" $(for t in $targets; do echo "tests/fuzz/fuzz_$t"; done) >/dev
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mlops-fuzz-run-XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# the file backend fsyncs: keep scratch stores on tmpfs when there is one
+[ -d /dev/shm ] && [ -z "${TMPDIR:-}" ] && export TMPDIR=/dev/shm
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 

@@ -97,7 +97,8 @@ uint64_t sweep_state_hash(mlops_store *s)
     pairs ps = {{0}, NULL, 0, 0};
     tu_assert_ok(mlops_store_scan(s, NULL, 0, NULL, 0, hash_cb, &ps));
     sort_base = ps.h.buf;
-    qsort(ps.off, ps.n, sizeof(*ps.off), pair_cmp);
+    if (ps.n > 1)
+        qsort(ps.off, ps.n, sizeof(*ps.off), pair_cmp);
     uint64_t r = mlops_hash64("", 0, (uint64_t)ps.n);
     for (size_t i = 0; i < ps.n; i++)
         r = mlops_hash64(ps.h.buf + ps.off[i], pair_len(ps.h.buf + ps.off[i]), r);

@@ -492,6 +492,12 @@ static mlops_status o_flags_bad(bad_ctx *c)
     mlops_store_options o = {MLOPS_STORE_OPTIONS_VERSION, 0, 0x100};
     return open_with("mem:", &o);
 }
+static mlops_status o_reserved(bad_ctx *c)
+{
+    (void)c;
+    mlops_store_options o = {MLOPS_STORE_OPTIONS_VERSION, 0, 0, 5};
+    return open_with("mem:", &o);
+}
 static mlops_status o_init_null(bad_ctx *c)
 {
     (void)c;
@@ -686,6 +692,7 @@ static const bad_input catalogue[] = {
     {"X5", "store options from a newer header", o_version_future, MLOPS_E_VERSION},
     {"X5", "sync mode 4", o_sync_bad, MLOPS_E_INVALID},
     {"X5", "unknown open flags", o_flags_bad, MLOPS_E_INVALID},
+    {"X5", "reserved options field not 0", o_reserved, MLOPS_E_INVALID},
     {"A1", "options_init(NULL)", o_init_null, MLOPS_E_INVALID},
     {"X5", "options_init of a newer version", o_init_future, MLOPS_E_VERSION},
     {"X5", "env options version 99", o_env_version, MLOPS_E_VERSION},

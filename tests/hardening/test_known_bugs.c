@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Regression tests for bugs found by the hardening work and not yet fixed
- * in their module. Each runs as its own meson test marked should_fail, so
- * the suite stays green while the bug is open and turns red ("unexpected
- * pass") when it is fixed: then move the case into the catalogue.
+/* Regression tests for bugs the hardening work found in other modules.
+ * Each runs as its own meson test; while a bug is open its test is marked
+ * should_fail, so the suite stays green and turns red ("unexpected pass")
+ * when the bug is fixed, and the mark is then dropped.
  *   test_known_bugs <name>   exits 0 when the behaviour is correct. */
 #include <stdio.h>
 #include <string.h>
@@ -10,9 +10,9 @@
 #include "core/core.h"
 #include "testutil.h"
 
-/* store.c, mlops_store_open(): mlops_store_options.reserved is documented
- * "must be 0" but a non-zero value is accepted, so a later version cannot
- * give the field a meaning (STYLE.md §5). Want MLOPS_E_INVALID. */
+/* store.c, mlops_store_open() (fixed): mlops_store_options.reserved is
+ * documented "must be 0" but a non-zero value was accepted, so a later
+ * version could not give the field a meaning (STYLE.md §5). */
 static int store_options_reserved(void)
 {
     mlops_store_options o;
@@ -25,11 +25,11 @@ static int store_options_reserved(void)
     return st == MLOPS_E_INVALID ? 0 : 1;
 }
 
-/* src/core/error.c, mlops__error() and mlops_error_set(): the message is
- * formatted straight into the thread's buffer, so a caller that wraps the
- * previous message ("...: %s", mlops_error_message()) passes an overlapping
- * source to vsnprintf (undefined; glibc loses the inner text). Seen from
- * src/store/file/blob.c ("does not decompress: %s"). */
+/* src/core/error.c, mlops__error() and mlops_error_set() (fixed): the
+ * message was formatted straight into the thread's buffer, so a caller that
+ * wraps the previous message ("...: %s", mlops_error_message()) passed an
+ * overlapping source to vsnprintf (undefined; glibc lost the inner text;
+ * valgrind reports it). Seen from src/store/file/blob.c and src/run/run.c. */
 static int error_wraps_previous(void)
 {
     mlops_error_set(MLOPS_E_NOMEM, "out of memory");
