@@ -833,7 +833,8 @@ mlops_status mlops_drift_profile_merge(mlops_drift_profile *dst, const mlops_dri
             st = mlops__nomem();
             goto done;
         }
-        memcpy(r + t->n_raw, src->raw, src->n_raw * sizeof(double));
+        if (src->n_raw > 0) /* src->raw may be NULL when empty */
+            memcpy(r + t->n_raw, src->raw, src->n_raw * sizeof(double));
         t->raw = r;
         t->n_raw += src->n_raw;
         t->raw_cap = t->n_raw + 1;

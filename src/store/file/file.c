@@ -617,8 +617,14 @@ static mlops_status apply_record(file_backend *fb, mlops__idx *idx, const rec_vi
                                     "offset %llu (its checksum is valid)",
                                     fb->path, (unsigned long long)fb->gen,
                                     (unsigned long long)off);
-    if (st == MLOPS_OK)
+    if (st == MLOPS_OK) {
+        /* growing the hash table replaces it: readers must not see that */
+        if (lock)
+            pthread_rwlock_wrlock(&fb->ilock);
         st = mlops__idx_reserve(idx, a.puts);
+        if (lock)
+            pthread_rwlock_unlock(&fb->ilock);
+    }
     if (st == MLOPS_OK) {
         if (lock)
             pthread_rwlock_wrlock(&fb->ilock);
@@ -1138,8 +1144,12 @@ static mlops_status file_apply(mlops_backend *b, const mlops_batch_op *ops, size
         if (!decode_ops(v.payload, v.len, false, seq, collect_op, &a))
             st = a.nomem ? mlops__nomem()
                          : mlops__error(MLOPS_E_INTERNAL, "batch encoding failed to decode");
-        if (st == MLOPS_OK)
+        if (st == MLOPS_OK) {
+            /* growing the hash table replaces it: readers must not see that */
+            pthread_rwlock_wrlock(&fb->ilock);
             st = mlops__idx_reserve(&fb->idx, a.puts);
+            pthread_rwlock_unlock(&fb->ilock);
+        }
         if (st == MLOPS_OK)
             st = append_record(fb, rec.data, rec.len);
         if (st == MLOPS_OK) {
