@@ -191,3 +191,25 @@ def test_cli_tracking_on_postgres_online_on_redis(tmp_path):
     finally:
         _drop("postgres", tag)
         _drop("redis", tag)
+
+
+@pytest.mark.skipif(not CLI, reason="MLOPS_CLI is not set (run through meson test)")
+@pytest.mark.parametrize("online", ["redis", "postgres"])
+def test_demo_runs_every_module_on_the_servers(tmp_path, online):
+    """The whole lifecycle (features, tracking, registry with gates, drift,
+    rollout) on PostgreSQL, with the online store on Redis or PostgreSQL."""
+    if not (PG and REDIS):
+        pytest.skip("needs both MLOPS_TEST_PG_URI and MLOPS_TEST_REDIS_URI")
+    tag = "demo_" + uuid.uuid4().hex[:12]
+    pg = _with(PG, mlops_schema=tag)
+    on = _with(REDIS, prefix=tag + ":") if online == "redis" else _with(PG, mlops_schema=tag + "_on")
+    r = _cli("--store", pg, "--online-store", on, "demo", "--workdir", str(tmp_path / "work"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "demo finished" in r.stdout
+    r = _cli("--store", pg, "--json", "models", "show", "churn")
+    assert r.returncode == 0, r.stderr
+    versions = json.loads(r.stdout)["versions"]
+    assert [v["stage"] for v in versions if v["version"] == 1] == ["Production"]
+    r = _cli("--store", pg, "--json", "runs", "list")
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)) >= 2
