@@ -39,6 +39,13 @@ int64_t mlops__now_ns(const mlops_env *env);
 int64_t mlops__now_ms(const mlops_env *env);
 void mlops__log(const mlops_env *env, uint32_t level, const char *fmt, ...) MLOPS__PRINTF(3, 4);
 
+/* ---- options structs ---- */
+
+/* The body of every public *_options_init(): refuse NULL and versions outside
+ * 1..max, zero the struct and set its version. what names it in messages. */
+mlops_status mlops__options_init(void *opts, size_t size, uint32_t version, uint32_t max,
+                                 const char *what);
+
 /* ---- errors ---- */
 
 /* Record a formatted message for this thread and return st. */

@@ -21,17 +21,25 @@ const char *mlops_version_string(void)
     return MLOPS_VERSION_STRING;
 }
 
-mlops_status mlops_env_options_init(mlops_env_options *opts, uint32_t version)
+mlops_status mlops__options_init(void *opts, size_t size, uint32_t version, uint32_t max,
+                                 const char *what)
 {
     if (opts == NULL)
-        return mlops__error(MLOPS_E_INVALID, "env options pointer is NULL");
-    if (version < 1 || version > MLOPS_ENV_OPTIONS_VERSION)
+        return mlops__error(MLOPS_E_INVALID, "%s pointer is NULL", what);
+    if (version < 1 || version > max)
         return mlops__error(MLOPS_E_VERSION,
-                            "env options version %u is not supported (this library knows 1 to %u)",
-                            version, MLOPS_ENV_OPTIONS_VERSION);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
+                            "%s version %u is not supported (this library knows 1 to %u)", what,
+                            version, max);
+    memset(opts, 0, size);
+    /* every options struct starts with uint32_t version */
+    memcpy(opts, &version, sizeof(version));
     return MLOPS_OK;
+}
+
+mlops_status mlops_env_options_init(mlops_env_options *opts, uint32_t version)
+{
+    return mlops__options_init(opts, sizeof(*opts), version, MLOPS_ENV_OPTIONS_VERSION,
+                               "env options");
 }
 
 mlops_status mlops_env_create(mlops_env **out, const mlops_env_options *opts)

@@ -10,13 +10,8 @@
 
 mlops_status mlops_drift_compare_options_init(mlops_drift_compare_options *opts, uint32_t version)
 {
-    if (opts == NULL)
-        return mlops__error(MLOPS_E_INVALID, "opts is NULL");
-    if (version < 1 || version > MLOPS_DRIFT_COMPARE_OPTIONS_VERSION)
-        return mlops__error(MLOPS_E_VERSION, "compare options version %u is not supported", version);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return MLOPS_OK;
+    return mlops__options_init(opts, sizeof(*opts), version, MLOPS_DRIFT_COMPARE_OPTIONS_VERSION,
+                               "drift compare options");
 }
 
 mlops_status mlops__drift_options(mlops_drift_compare_options *o,

@@ -153,13 +153,8 @@ static mlops_status check_opts(mlops_drift_profile_options *o,
 
 mlops_status mlops_drift_profile_options_init(mlops_drift_profile_options *opts, uint32_t version)
 {
-    if (opts == NULL)
-        return mlops__error(MLOPS_E_INVALID, "opts is NULL");
-    if (version < 1 || version > MLOPS_DRIFT_PROFILE_OPTIONS_VERSION)
-        return mlops__error(MLOPS_E_VERSION, "profile options version %u is not supported", version);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return MLOPS_OK;
+    return mlops__options_init(opts, sizeof(*opts), version, MLOPS_DRIFT_PROFILE_OPTIONS_VERSION,
+                               "drift profile options");
 }
 
 static mlops_status set_edges(mlops_drift_profile *p, const double *edges, size_t ne)

@@ -35,13 +35,8 @@ mlops_status mlops_drift_result_init(mlops_drift_result *res, uint32_t version)
 
 mlops_status mlops_drift_psi_options_init(mlops_drift_psi_options *opts, uint32_t version)
 {
-    if (opts == NULL)
-        return mlops__error(MLOPS_E_INVALID, "opts is NULL");
-    if (version < 1 || version > MLOPS_DRIFT_PSI_OPTIONS_VERSION)
-        return mlops__error(MLOPS_E_VERSION, "PSI options version %u is not supported", version);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return MLOPS_OK;
+    return mlops__options_init(opts, sizeof(*opts), version, MLOPS_DRIFT_PSI_OPTIONS_VERSION,
+                               "drift psi options");
 }
 
 static void count_special(const double *x, size_t n, uint64_t *nan, uint64_t *inf)

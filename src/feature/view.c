@@ -155,26 +155,14 @@ bool mlops__ffn_find(mlops_feature_store *fs, const char *name, mlops_feature_fn
 
 mlops_status mlops_feature_view_options_init(mlops_feature_view_options *opts, uint32_t version)
 {
-    if (opts == NULL)
-        return mlops__error(MLOPS_E_INVALID, "options pointer is NULL");
-    if (version < 1 || version > MLOPS_FEATURE_VIEW_OPTIONS_VERSION)
-        return mlops__error(MLOPS_E_VERSION, "feature view options version %u is not 1..%d",
-                            version, MLOPS_FEATURE_VIEW_OPTIONS_VERSION);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return MLOPS_OK;
+    return mlops__options_init(opts, sizeof(*opts), version, MLOPS_FEATURE_VIEW_OPTIONS_VERSION,
+                               "feature view options");
 }
 
 mlops_status mlops_feature_join_options_init(mlops_feature_join_options *opts, uint32_t version)
 {
-    if (opts == NULL)
-        return mlops__error(MLOPS_E_INVALID, "options pointer is NULL");
-    if (version < 1 || version > MLOPS_FEATURE_JOIN_OPTIONS_VERSION)
-        return mlops__error(MLOPS_E_VERSION, "join options version %u is not 1..%d", version,
-                            MLOPS_FEATURE_JOIN_OPTIONS_VERSION);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return MLOPS_OK;
+    return mlops__options_init(opts, sizeof(*opts), version, MLOPS_FEATURE_JOIN_OPTIONS_VERSION,
+                               "feature join options");
 }
 
 /* ---- definitions ---- */

@@ -33,26 +33,14 @@ static const char *const stage_names[] = {"None", "Staging", "Production", "Arch
 
 mlops_status mlops_register_options_init(mlops_register_options *opts, uint32_t version)
 {
-    if (opts == NULL)
-        return mlops__error(MLOPS_E_INVALID, "register options: NULL pointer");
-    if (version < 1 || version > MLOPS_REGISTER_OPTIONS_VERSION)
-        return mlops__error(MLOPS_E_VERSION, "register options version %u is not supported (1 to %u)",
-                            version, MLOPS_REGISTER_OPTIONS_VERSION);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return MLOPS_OK;
+    return mlops__options_init(opts, sizeof(*opts), version, MLOPS_REGISTER_OPTIONS_VERSION,
+                               "register options");
 }
 
 mlops_status mlops_promote_options_init(mlops_promote_options *opts, uint32_t version)
 {
-    if (opts == NULL)
-        return mlops__error(MLOPS_E_INVALID, "promote options: NULL pointer");
-    if (version < 1 || version > MLOPS_PROMOTE_OPTIONS_VERSION)
-        return mlops__error(MLOPS_E_VERSION, "promote options version %u is not supported (1 to %u)",
-                            version, MLOPS_PROMOTE_OPTIONS_VERSION);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return MLOPS_OK;
+    return mlops__options_init(opts, sizeof(*opts), version, MLOPS_PROMOTE_OPTIONS_VERSION,
+                               "promote options");
 }
 
 mlops_status mlops_gate_init(mlops_gate *gate, uint32_t version)

@@ -501,14 +501,8 @@ static mlops_status decode_state(const mlops_env *env, const uint8_t *data, size
 
 MLOPS_API mlops_status mlops_rollout_options_init(mlops_rollout_options *opts, uint32_t version)
 {
-    if (opts == NULL)
-        return mlops__error(MLOPS_E_INVALID, "opts is NULL");
-    if (version < 1 || version > MLOPS_ROLLOUT_OPTIONS_VERSION)
-        return mlops__error(MLOPS_E_VERSION, "rollout options version %u is not supported",
-                            version);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return MLOPS_OK;
+    return mlops__options_init(opts, sizeof(*opts), version, MLOPS_ROLLOUT_OPTIONS_VERSION,
+                               "rollout options");
 }
 
 static bool nonneg(double x)

@@ -440,15 +440,8 @@ static mlops_status run_new(mlops_run **out, mlops_store *store, const char *id)
 
 mlops_status mlops_run_options_init(mlops_run_options *opts, uint32_t version)
 {
-    if (opts == NULL)
-        return mlops__error(MLOPS_E_INVALID, "run options pointer is NULL");
-    if (version < 1 || version > MLOPS_RUN_OPTIONS_VERSION)
-        return mlops__error(MLOPS_E_VERSION,
-                            "run options version %u is not supported (this library knows 1 to %u)",
-                            version, MLOPS_RUN_OPTIONS_VERSION);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return MLOPS_OK;
+    return mlops__options_init(opts, sizeof(*opts), version, MLOPS_RUN_OPTIONS_VERSION,
+                               "run options");
 }
 
 mlops_status mlops_run_open(mlops_run **out, mlops_store *store, const char *run_id)

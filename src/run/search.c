@@ -909,14 +909,8 @@ static mlops_status parse_order(parser *p, okey *k)
 
 mlops_status mlops_search_options_init(mlops_search_options *opts, uint32_t version)
 {
-    if (opts == NULL)
-        return mlops__error(MLOPS_E_INVALID, "search options pointer is NULL");
-    if (version < 1 || version > MLOPS_SEARCH_OPTIONS_VERSION)
-        return mlops__error(MLOPS_E_VERSION, "search options version %u is not supported "
-                            "(this library knows 1 to %u)", version, MLOPS_SEARCH_OPTIONS_VERSION);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return MLOPS_OK;
+    return mlops__options_init(opts, sizeof(*opts), version, MLOPS_SEARCH_OPTIONS_VERSION,
+                               "search options");
 }
 
 static uint64_t query_hash(const mlops_search_options *o)

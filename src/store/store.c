@@ -74,15 +74,8 @@ static mlops_status reentry(const mlops_store *store)
 
 mlops_status mlops_store_options_init(mlops_store_options *opts, uint32_t version)
 {
-    if (opts == NULL)
-        return mlops__error(MLOPS_E_INVALID, "store options pointer is NULL");
-    if (version < 1 || version > MLOPS_STORE_OPTIONS_VERSION)
-        return mlops__error(MLOPS_E_VERSION,
-                            "store options version %u is not supported (this library knows 1 to %u)",
-                            version, MLOPS_STORE_OPTIONS_VERSION);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return MLOPS_OK;
+    return mlops__options_init(opts, sizeof(*opts), version, MLOPS_STORE_OPTIONS_VERSION,
+                               "store options");
 }
 
 static mlops_status check_backend(mlops_backend *b)
