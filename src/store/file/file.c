@@ -1660,6 +1660,17 @@ static mlops_status create_store(file_backend *fb)
         superblock sb = {FILE_FORMAT_VERSION, FILE_FORMAT_VERSION, fb->epoch, 1};
         st = super_write(fb, &sb);
     }
+    /* the store directory's own name lives in its parent: without this a
+     * power loss could take the whole new store (and every batch acknowledged
+     * in it) with it, even in sync=full (K3) */
+    if (st == MLOPS_OK) {
+        int pfd = fio_open(fb, fb->dirfd, "..", O_RDONLY | O_DIRECTORY, 0, 0);
+        if (pfd < 0)
+            st = mlops__file_errno(fb, errno, "opening the parent of", ".");
+        else
+            st = mlops__file_sync(fb, pfd, true, "..");
+        mlops__file_close(fb, pfd);
+    }
     return st;
 }
 
