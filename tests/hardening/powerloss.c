@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The power-loss simulator: see powerloss.h. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -46,6 +47,7 @@ struct pl_sim {
     size_t nmap, capmap;
     bool *is_dir; /* per id */
     uint32_t next_id;
+    size_t base; /* synthetic operations adopting what was there at the start */
     char err[256];
 };
 
@@ -365,6 +367,81 @@ static int x_lock(void *p, int fd, int cmd, struct flock *fl)
     return REAL->lock(NULL, fd, cmd, fl);
 }
 
+/* Adopt what is already under the directory id (open as dfd) as durable:
+ * synthetic creates, writes and syncs at the start of the trace. */
+static int adopt(pl_sim *s, int dfd, uint32_t id, int depth)
+{
+    if (depth > 16)
+        return -1;
+    int lfd = dup(dfd);
+    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
+    if (d == NULL) {
+        if (lfd >= 0)
+            close(lfd);
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        struct stat st;
+        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            int cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (cfd < 0) {
+                rc = -1;
+                break;
+            }
+            pl_op *op = push(s, OP_MKDIR);
+            op->dir = id;
+            op->name = dupstr(de->d_name);
+            op->id = new_id(s, &st, true);
+            rc = adopt(s, cfd, op->id, depth + 1);
+            close(cfd);
+        } else if (S_ISREG(st.st_mode)) {
+            uint32_t fid = lookup(s, &st);
+            if (fid == NO_ID) {
+                fid = new_id(s, &st, false);
+                pl_op *op = push(s, OP_CREATE);
+                op->dir = id;
+                op->name = dupstr(de->d_name);
+                op->id = fid;
+                if (st.st_size > 0) {
+                    int fd = openat(dfd, de->d_name, O_RDONLY | O_CLOEXEC);
+                    uint8_t *data = malloc((size_t)st.st_size);
+                    if (fd < 0 || data == NULL ||
+                        pread(fd, data, (size_t)st.st_size, 0) != (ssize_t)st.st_size) {
+                        if (fd >= 0)
+                            close(fd);
+                        free(data);
+                        rc = -1;
+                        break;
+                    }
+                    close(fd);
+                    pl_op *w = push(s, OP_WRITE);
+                    w->id = fid;
+                    w->off = 0;
+                    w->len = (uint64_t)st.st_size;
+                    w->data = data;
+                }
+                push(s, OP_SYNC)->id = fid;
+            } else {
+                /* a second name of a file already seen (a hard link) */
+                pl_op *op = push(s, OP_CREATE);
+                op->dir = id;
+                op->name = dupstr(de->d_name);
+                op->id = fid;
+            }
+        }
+    }
+    closedir(d);
+    if (rc == 0)
+        push(s, OP_SYNC)->id = id;
+    return rc;
+}
+
 pl_sim *pl_sim_new(const char *root)
 {
     pl_sim *s = calloc(1, sizeof(*s));
@@ -380,7 +457,21 @@ pl_sim *pl_sim_new(const char *root)
         return NULL;
     }
     new_id(s, &st, true); /* id 0: the root */
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd >= 0 ? adopt(s, fd, 0, 0) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0) {
+        pl_sim_free(s);
+        return NULL;
+    }
+    s->base = s->n;
     return s;
+}
+
+size_t pl_sim_base(const pl_sim *s)
+{
+    return s->base;
 }
 
 const mlops__io *pl_sim_io(pl_sim *s)

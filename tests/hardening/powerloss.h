@@ -31,9 +31,13 @@
 
 typedef struct pl_sim pl_sim;
 
-/* Record the operations under root, an existing directory taken as durable
- * and empty. NULL on allocation failure. */
+/* Record the operations under root, an existing directory. Whatever it
+ * already holds is taken as durable: it is adopted through synthetic
+ * operations (creates, writes and syncs) at the start of the trace, so
+ * cuts start after pl_sim_base(). NULL on failure. */
 pl_sim *pl_sim_new(const char *root);
+/* The synthetic operations at the start of the trace. */
+size_t pl_sim_base(const pl_sim *s);
 /* The I/O table to hand to the backend (lives as long as the sim). */
 const mlops__io *pl_sim_io(pl_sim *s);
 /* Disk-changing operations recorded so far (thread-safe). */

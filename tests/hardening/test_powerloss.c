@@ -21,6 +21,7 @@
  * MLOPS_HARDENING_LONG=1 (suite 'slow') tears every pending write and draws
  * many more random samples, and runs the tracking scenario at full scale.
  * MLOPS_POWERLOSS_SEED=n reproduces the random choices of a run. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ static uint64_t g_seed = 2026;
 
 typedef struct figures {
     long cuts, choices, states, corrupt_documented, lost_acked, lost_acked_full, torn_visible,
-        violations;
+        violations, recovery_cuts;
 } figures;
 
 static figures fig_total, fig_mode[4];
@@ -222,11 +223,142 @@ typedef struct sim_run {
     char *work; /* scratch parent of the rebuilt trees */
     figures f;
     long failures_kept;
+    long recoveries; /* recoveries cut in turn */
 } sim_run;
 
 static uint64_t mix(uint64_t a, uint64_t b)
 {
     return mlops_hash64(&b, sizeof(b), a);
+}
+
+static mlops_status open_io(mlops_store **out, const char *uri, const mlops__io *io)
+{
+    mlops_store_options o;
+    mlops_store_options_init(&o, MLOPS_STORE_OPTIONS_VERSION);
+    mlops_backend *b = NULL;
+    mlops_status st = mlops__file_backend_new_io(&b, NULL, uri + 5, &o, io);
+    if (st != MLOPS_OK)
+        return st;
+    st = mlops_store_open_backend(out, NULL, b);
+    if (st != MLOPS_OK)
+        b->ops->close(b);
+    return st;
+}
+
+/* A hash of the files in <store>/quarantine (names and contents); 0 if none. */
+static uint64_t quarantine_hash(const char *store)
+{
+    char q[4300];
+    snprintf(q, sizeof(q), "%s/quarantine", store);
+    DIR *d = opendir(q);
+    if (d == NULL)
+        return 0;
+    uint64_t h = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char p[4600];
+        snprintf(p, sizeof(p), "%s/%s", q, de->d_name);
+        FILE *f = fopen(p, "rb");
+        uint64_t fh = mlops_hash64(de->d_name, strlen(de->d_name), 7);
+        if (f) {
+            uint8_t b[4096];
+            size_t n;
+            while ((n = fread(b, 1, sizeof(b), f)) > 0)
+                fh = mlops_hash64(b, n, fh);
+            fclose(f);
+        }
+        h += fh; /* order-independent */
+    }
+    closedir(d);
+    return h;
+}
+
+/* K4 under power loss: a recovery that wrote (a torn tail cut off and kept
+ * in quarantine/) is itself cut after each of its operations; reopening
+ * must give the state the first recovery gave, and keep the quarantined
+ * bytes. dir holds the tree as that recovery left it. */
+static bool check_recovery(sim_run *x, pl_sim *rec, const char *dir, uint64_t state, char *why,
+                           size_t cap)
+{
+    char store[4300];
+    snprintf(store, sizeof(store), "%s/store", dir);
+    uint64_t qh = quarantine_hash(store);
+    if (getenv("MLOPS_POWERLOSS_TRACE")) {
+        char op[256];
+        fprintf(stderr, "recovery qh=%llx:\n", (unsigned long long)qh);
+        for (size_t k = pl_sim_base(rec) + 1; k <= pl_sim_ops(rec); k++)
+            fprintf(stderr, "  %s\n", pl_sim_describe(rec, k, op, sizeof(op)));
+    }
+    pl_model *m = pl_model_new(rec);
+    ck_assert_ptr_nonnull(m);
+    size_t base = pl_sim_base(rec), n = pl_sim_ops(rec);
+    bool ok = true;
+    for (size_t k = base + 1; ok && k <= n; k++) {
+        pl_model_advance(m, k);
+        x->f.recovery_cuts++;
+        int randoms = g_long ? 8 : 2;
+        for (int i = 0; ok && i < 4 + randoms; i++) {
+            pl_variant v = {0};
+            v.kind = i < 4 ? i : PL_RANDOM; /* drop, keep, names only, data only */
+            v.seed = mix(mix(g_seed, 0x7265636fULL), k * 100 + (size_t)i);
+            pl_image *img = pl_model_crash(m, &v);
+            ck_assert_ptr_nonnull(img);
+            if (!seen_add(&x->seen, mix(pl_image_hash(img), 0x4b34ULL + state))) {
+                pl_image_free(img);
+                continue;
+            }
+            x->f.states++;
+            char d2[4200], uri[4300];
+            snprintf(d2, sizeof(d2), "%s/cut2", x->work);
+            tu_rmtree(d2);
+            ck_assert_int_eq(mkdir(d2, 0755), 0);
+            ck_assert_int_eq(pl_image_write(img, d2), 0);
+            pl_image_free(img);
+            snprintf(uri, sizeof(uri), "file:%s/store", d2);
+            mlops_store *s = NULL;
+            mlops_status st = mlops_store_open(&s, NULL, uri, NULL);
+            char vd[96], op[256];
+            pl_variant_describe(&v, vd, sizeof(vd));
+            pl_sim_describe(rec, k, op, sizeof(op));
+            if (st != MLOPS_OK) {
+                snprintf(why, cap, "power loss in recovery (op %zu/%zu: %s, %s): reopen gave %s: %s",
+                         k - base, n - base, op, vd, mlops_status_name(st),
+                         mlops_error_message());
+                ok = false;
+                break;
+            }
+            char *report = NULL;
+            st = mlops_store_check(&report, s);
+            if (st != MLOPS_OK) {
+                snprintf(why, cap, "power loss in recovery (op %zu/%zu: %s, %s): check: %s",
+                         k - base, n - base, op, vd, mlops_error_message());
+                ok = false;
+            }
+            mlops_string_free(NULL, report);
+            if (ok && sweep_scenario_state(x->r->sc, s) != state) {
+                snprintf(why, cap, "power loss in recovery (op %zu/%zu: %s, %s): a second "
+                         "recovery gives another state (K4)", k - base, n - base, op, vd);
+                ok = false;
+            }
+            mlops_store_close(s);
+            snprintf(store, sizeof(store), "%s/store", d2);
+            if (ok && quarantine_hash(store) != qh) {
+                snprintf(why, cap, "power loss in recovery (op %zu/%zu: %s, %s): the bytes "
+                         "cut from the torn tail are no longer in quarantine/", k - base,
+                         n - base, op, vd);
+                ok = false;
+            }
+            if (!ok) {
+                /* keep the interrupted recovery's tree */
+                tu_rmtree(dir);
+                ck_assert_int_eq(rename(d2, dir), 0);
+            }
+        }
+    }
+    pl_model_free(m);
+    return ok;
 }
 
 /* Rebuild the state variant v gives at cut k, reopen, and judge it.
@@ -254,7 +386,10 @@ static bool check_choice(sim_run *x, size_t k, const pl_variant *v)
     char why[1024] = "";
     bool ok = true;
     mlops_store *s = NULL;
-    mlops_status st = mlops_store_open(&s, NULL, uri, NULL);
+    /* the real I/O, recorded: a recovery that writes is then cut in turn */
+    pl_sim *rec = pl_sim_new(dir);
+    ck_assert_ptr_nonnull(rec);
+    mlops_status st = open_io(&s, uri, pl_sim_io(rec));
     if (st != MLOPS_OK) {
         const char *msg = mlops_error_message();
         /* documented (docs/storage.md): after a power loss in normal or off
@@ -262,6 +397,7 @@ static bool check_choice(sim_run *x, size_t k, const pl_variant *v)
         if (r->sync != MLOPS_SYNC_FULL && st == MLOPS_E_CORRUPT &&
             strstr(msg, "a valid record follows") && strstr(msg, "offset")) {
             x->f.corrupt_documented++;
+            pl_sim_free(rec);
             return true;
         }
         snprintf(why, sizeof(why), "reopen gave %s: %s", mlops_status_name(st), msg);
@@ -306,7 +442,15 @@ static bool check_choice(sim_run *x, size_t k, const pl_variant *v)
     }
     if (ok && !refs_ok(r, s, why, sizeof(why)))
         ok = false;
+    uint64_t state = ok ? sweep_scenario_state(r->sc, s) : 0;
     mlops_store_close(s);
+    char qdir[4300];
+    snprintf(qdir, sizeof(qdir), "%s/store", dir);
+    if (ok && quarantine_hash(qdir) != 0 && x->recoveries < (g_long ? 400 : 12)) {
+        x->recoveries++;
+        ok = check_recovery(x, rec, dir, state, why, sizeof(why));
+    }
+    pl_sim_free(rec);
     if (!ok) {
         x->f.violations++;
         char op[256], vd[96];
@@ -380,11 +524,11 @@ static void simulate(const sweep_scenario *sc, int scenario_no, uint32_t sync, i
         check_cut(&x, k, scenario_no);
     }
     printf("FIGURE powerloss_%s_%s: cuts=%ld choices=%ld states=%ld corrupt_documented=%ld "
-           "lost_acked=%ld lost_acked_full=%ld torn_visible=%ld violations=%ld (%zu ops, %zu "
-           "steps)\n",
+           "lost_acked=%ld lost_acked_full=%ld torn_visible=%ld recoveries_cut=%ld "
+           "recovery_cuts=%ld violations=%ld (%zu ops, %zu steps)\n",
            sc->name, mode_names[sync], x.f.cuts, x.f.choices, x.f.states,
            x.f.corrupt_documented, x.f.lost_acked, x.f.lost_acked_full, x.f.torn_visible,
-           x.f.violations, r.nops, r.ns);
+           x.recoveries, x.f.recovery_cuts, x.f.violations, r.nops, r.ns);
     fflush(stdout);
     figures *fs[2] = {&fig_total, &fig_mode[sync]};
     for (int i = 0; i < 2; i++) {
@@ -396,6 +540,7 @@ static void simulate(const sweep_scenario *sc, int scenario_no, uint32_t sync, i
         fs[i]->lost_acked_full += x.f.lost_acked_full;
         fs[i]->torn_visible += x.f.torn_visible;
         fs[i]->violations += x.f.violations;
+        fs[i]->recovery_cuts += x.f.recovery_cuts;
     }
     long violations = x.f.violations;
     if (x.failures_kept == 0)
@@ -411,6 +556,77 @@ static void simulate(const sweep_scenario *sc, int scenario_no, uint32_t sync, i
 }
 
 static const uint32_t modes[] = {MLOPS_SYNC_FULL, MLOPS_SYNC_NORMAL, MLOPS_SYNC_OFF};
+
+/* One pinned cut and choice: the cut `extra` operations after step `step`
+ * of the store scenario was acknowledged. Returns the violations (0 when it
+ * holds). */
+static long pinned_at(uint32_t sync, size_t step, size_t extra, const pl_variant *v)
+{
+    recording r;
+    record(&r, &scenario_store, sync, 0);
+    sim_run x;
+    memset(&x, 0, sizeof(x));
+    x.r = &r;
+    x.m = pl_model_new(r.sim);
+    ck_assert_ptr_nonnull(x.m);
+    x.work = tu_tempdir();
+    size_t k = r.ack[step] + extra;
+    pl_model_advance(x.m, k);
+    check_choice(&x, k, v);
+    long violations = x.f.violations;
+    if (x.failures_kept == 0)
+        tu_rmtree(x.work);
+    free(x.work);
+    free(x.seen.h);
+    pl_model_free(x.m);
+    recording_free(&r);
+    return violations;
+}
+
+static long pinned(uint32_t sync, size_t step, int kind)
+{
+    pl_variant v = {0};
+    v.kind = kind;
+    return pinned_at(sync, step, 0, &v);
+}
+
+/* Regression: the store directory was created without syncing its parent,
+ * so a power loss after the first acknowledged put (sync=full) could take
+ * the whole store with it; reopening made a new empty one (I2). */
+START_TEST(pinned_store_dir_fsync)
+{
+    ck_assert_int_eq(pinned(MLOPS_SYNC_FULL, 1, PL_DROP_ALL), 0);
+    ck_assert_int_eq(pinned(MLOPS_SYNC_FULL, 1, PL_DATA_ONLY), 0);
+}
+END_TEST
+
+/* Regression: in sync=off a blob was neither fsynced nor its directory
+ * entry: after a flush (which syncs the log) a power loss could leave the
+ * record naming the blob but the blob empty (file data not written back) or
+ * missing (the rename not written back): a dangling reference (I4) and a
+ * failing store check (I5). */
+START_TEST(pinned_blob_sync_off)
+{
+    size_t flush = scenario_store.n_steps(0) - 1;
+    ck_assert_int_eq(pinned(MLOPS_SYNC_OFF, flush, PL_NAMES_ONLY), 0);
+    ck_assert_int_eq(pinned(MLOPS_SYNC_OFF, flush, PL_DATA_ONLY), 0);
+}
+END_TEST
+
+/* Regression: recovery created quarantine/ without syncing the store
+ * directory, then cut the torn tail off the log (synced): a power loss
+ * during that recovery kept the cut but lost quarantine/ and the bytes it
+ * promised to keep (K4). The cut: the first put's record torn in half; the
+ * recovery that follows is cut after each of its operations. */
+START_TEST(pinned_quarantine_dir_fsync)
+{
+    pl_variant v = {0};
+    v.kind = PL_TEAR;
+    v.tear_at = 0;
+    v.tear = PL_TEAR_HALF;
+    ck_assert_int_eq(pinned_at(MLOPS_SYNC_FULL, 0, 1, &v), 0);
+}
+END_TEST
 
 START_TEST(powerloss_store)
 {
@@ -456,6 +672,11 @@ int main(int argc, char **argv)
     Suite *s = suite_create("powerloss");
     TCase *tc = tcase_create("powerloss");
     tcase_set_timeout(tc, 3600);
+    if (!only || strcmp(only, "pinned") == 0) {
+        tcase_add_test(tc, pinned_store_dir_fsync);
+        tcase_add_test(tc, pinned_blob_sync_off);
+        tcase_add_test(tc, pinned_quarantine_dir_fsync);
+    }
     if (!only || strcmp(only, "store") == 0)
         tcase_add_loop_test(tc, powerloss_store, 0, 3);
     if (!only || strcmp(only, "run") == 0)
@@ -466,8 +687,12 @@ int main(int argc, char **argv)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    printf("FIGURE power_cuts=%ld states=%ld lost_acked_full=%ld torn_visible=%ld\n",
-           fig_total.cuts, fig_total.states, fig_total.lost_acked_full, fig_total.torn_visible);
+    if (fig_total.cuts == 0)
+        return failed == 0 ? 0 : 1;
+    printf("FIGURE power_cuts=%ld states=%ld lost_acked_full=%ld torn_visible=%ld "
+           "recovery_cuts=%ld violations=%ld\n",
+           fig_total.cuts, fig_total.states, fig_total.lost_acked_full, fig_total.torn_visible,
+           fig_total.recovery_cuts, fig_total.violations);
     for (int i = 1; i <= 3; i++)
         printf("FIGURE powerloss_%s: power_cuts=%ld choices=%ld states=%ld "
                "corrupt_documented=%ld lost_acked=%ld violations=%ld\n",

@@ -681,7 +681,8 @@ static mlops_status quarantine_tail(file_backend *fb, uint64_t off, uint64_t siz
     log_name(lname, sizeof(lname), fb->gen, false);
     snprintf(qname, sizeof(qname), "%016llx-%016llx.bin", (unsigned long long)fb->gen,
              (unsigned long long)off);
-    if (fio_mkdir(fb, fb->dirfd, QUAR_DIR, 0755) != 0 && errno != EEXIST)
+    bool new_dir = fio_mkdir(fb, fb->dirfd, QUAR_DIR, 0755) == 0;
+    if (!new_dir && errno != EEXIST)
         return mlops__file_errno(fb, errno, "creating", QUAR_DIR);
     int qd = fio_open(fb, fb->dirfd, QUAR_DIR, O_RDONLY | O_DIRECTORY, 0, 1);
     if (qd < 0)
@@ -702,6 +703,10 @@ static mlops_status quarantine_tail(file_backend *fb, uint64_t off, uint64_t siz
         st = mlops__file_sync(fb, qf, false, qname);
     if (st == MLOPS_OK)
         st = mlops__file_sync(fb, qd, true, QUAR_DIR);
+    /* a new quarantine/ must be on disk before the log is cut, or a power
+     * loss could keep the cut and lose the bytes it promised to keep (K4) */
+    if (st == MLOPS_OK && new_dir)
+        st = mlops__file_sync(fb, fb->dirfd, true, ".");
     mlops__file_close(fb, qf);
     mlops__file_close(fb, qd);
     if (st == MLOPS_OK && fio_ftruncate(fb, fb->logfd, (off_t)off) != 0)
