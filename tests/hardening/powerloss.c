@@ -956,6 +956,9 @@ pl_image *pl_model_crash(const pl_model *m, const pl_variant *v)
                 c->what = w < v->tear_at || (w == v->tear_at && !write) ? CH_APPLY : CH_DROP;
             }
             break;
+        case PL_DROP_ONE:
+            c->what = write && w == v->tear_at ? CH_DROP : CH_APPLY;
+            break;
         default: { /* PL_RANDOM */
             uint64_t r = splitmix(&x);
             c->what = (r & 1) ? CH_APPLY : CH_DROP;
@@ -1117,6 +1120,9 @@ const char *pl_variant_describe(const pl_variant *v, char *buf, size_t cap)
     case PL_TEAR:
         snprintf(buf, cap, "tear#%zu:%s", v->tear_at,
                  v->tear >= 0 && v->tear < PL_TEAR_KINDS ? tears[v->tear] : "?");
+        break;
+    case PL_DROP_ONE:
+        snprintf(buf, cap, "drop-one#%zu", v->tear_at);
         break;
     default:
         snprintf(buf, cap, "random:seed=0x%016llx", (unsigned long long)v->seed);

@@ -56,6 +56,8 @@ enum {
     PL_DATA_ONLY,  /* file data reached the disk, directory changes did not */
     PL_TEAR,       /* in trace order up to the tear_at-th pending write, which is
                     * torn as `tear` says; everything after it is lost */
+    PL_DROP_ONE,   /* every pending operation kept but the tear_at-th pending write
+                    * (a later write reached the disk before an earlier one) */
     PL_RANDOM,     /* each pending operation kept or lost, the kept writes of a
                     * file applied in a random order and some torn in random
                     * sector pieces; directory changes kept in order */
@@ -71,7 +73,7 @@ enum {
 
 typedef struct pl_variant {
     int kind;
-    size_t tear_at; /* PL_TEAR: index among the pending writes (trace order) */
+    size_t tear_at; /* PL_TEAR, PL_DROP_ONE: index among the pending writes (trace order) */
     int tear;       /* PL_TEAR: PL_TEAR_* */
     uint64_t seed;  /* PL_RANDOM */
 } pl_variant;
