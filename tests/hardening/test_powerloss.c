@@ -485,7 +485,8 @@ static void check_cut(sim_run *x, size_t k, int scenario_no)
         check_choice(x, k, &v);
     }
     size_t w = pl_model_pending_writes(x->m);
-    size_t from = g_long || w <= 2 ? 0 : w - 2; /* the last two, or every one */
+    size_t last = g_long ? 12 : 2; /* the last pending writes torn or dropped alone */
+    size_t from = w <= last ? 0 : w - last;
     for (size_t i = from; i < w; i++) {
         if (w > 1) {
             v.kind = PL_DROP_ONE;
@@ -714,7 +715,14 @@ END_TEST
 
 START_TEST(powerloss_run)
 {
-    simulate(&scenario_run, 1, modes[_i], g_long ? 1 : 0);
+    simulate(&scenario_run, 1, modes[_i], 0);
+}
+END_TEST
+
+/* The full reference workload (1,000 metrics): long form only. */
+START_TEST(powerloss_run_full_scale)
+{
+    simulate(&scenario_run, 2, modes[_i], 1);
 }
 END_TEST
 
@@ -761,6 +769,8 @@ int main(int argc, char **argv)
         tcase_add_loop_test(tc, powerloss_store, 0, 3);
     if (!only || strcmp(only, "run") == 0)
         tcase_add_loop_test(tc, powerloss_run, 0, 3);
+    if (g_long && (!only || strcmp(only, "run1000") == 0))
+        tcase_add_loop_test(tc, powerloss_run_full_scale, 0, 3);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
