@@ -642,7 +642,8 @@ static void dir_copy(pl_dir *to, const pl_dir *from)
 {
     to->n = 0;
     to->e = grow(to->e, &to->cap, from->n + 1, sizeof(*to->e));
-    memcpy(to->e, from->e, from->n * sizeof(*from->e));
+    if (from->n)
+        memcpy(to->e, from->e, from->n * sizeof(*from->e));
     to->n = from->n;
 }
 
@@ -890,8 +891,10 @@ static void walk(pl_image *img, const pl_node *nodes, const pl_dir *dirs, const 
     pl_ent *sorted = malloc((d->n + 1) * sizeof(*sorted));
     if (sorted == NULL)
         abort();
-    memcpy(sorted, d->e, d->n * sizeof(*sorted));
-    qsort(sorted, d->n, sizeof(*sorted), ent_cmp);
+    if (d->n) {
+        memcpy(sorted, d->e, d->n * sizeof(*sorted));
+        qsort(sorted, d->n, sizeof(*sorted), ent_cmp);
+    }
     for (size_t i = 0; i < d->n; i++) {
         const pl_ent *e = &sorted[i];
         size_t pl = strlen(prefix) + strlen(e->name) + 2;
