@@ -406,8 +406,9 @@ static bool check_choice(sim_run *x, size_t k, const pl_variant *v)
         }
         mlops_string_free(NULL, report);
     }
+    uint64_t h = 0;
     if (ok) {
-        uint64_t h = sweep_scenario_state(r->sc, s);
+        h = sweep_scenario_state(r->sc, s);
         /* the largest j <= acked + 1 whose state matches */
         size_t top = acked + 1 <= r->ns ? acked + 1 : r->ns;
         size_t j = top + 1;
@@ -435,13 +436,12 @@ static bool check_choice(sim_run *x, size_t k, const pl_variant *v)
     }
     if (ok && !refs_ok(r, s, why, sizeof(why)))
         ok = false;
-    uint64_t state = ok ? sweep_scenario_state(r->sc, s) : 0;
     mlops_store_close(s);
     char qdir[4300];
     snprintf(qdir, sizeof(qdir), "%s/store", dir);
     if (ok && quarantine_hash(qdir) != 0 && x->recoveries < (g_long ? 400 : 12)) {
         x->recoveries++;
-        ok = check_recovery(x, rec, dir, state, why, sizeof(why));
+        ok = check_recovery(x, rec, dir, h, why, sizeof(why));
     }
     pl_sim_free(rec);
     if (!ok) {
