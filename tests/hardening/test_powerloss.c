@@ -485,7 +485,9 @@ static void check_cut(sim_run *x, size_t k, int scenario_no)
         check_choice(x, k, &v);
     }
     size_t w = pl_model_pending_writes(x->m);
-    size_t last = g_long ? 12 : 2; /* the last pending writes torn or dropped alone */
+    /* the pending writes torn or dropped alone: the last two; in the long
+     * form every one, or the last 12 at full scale (up to 1,000 pending) */
+    size_t last = !g_long ? 2 : x->r->scale ? 12 : SIZE_MAX;
     size_t from = w <= last ? 0 : w - last;
     for (size_t i = from; i < w; i++) {
         if (w > 1) {
