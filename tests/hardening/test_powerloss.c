@@ -785,6 +785,8 @@ int main(int argc, char **argv)
            "recovery_cuts=%ld violations=%ld\n",
            fig_total.cuts, fig_total.states, fig_total.lost_acked_full, fig_total.torn_visible,
            fig_total.recovery_cuts, fig_total.violations);
+    /* FG4's name: cuts x choices tried */
+    printf("FIGURE powerloss_sims=%ld violations=%ld\n", fig_total.choices, fig_total.violations);
     for (int i = 1; i <= 3; i++)
         printf("FIGURE powerloss_%s: power_cuts=%ld choices=%ld states=%ld "
                "lost_acked=%ld violations=%ld\n",
