@@ -10,6 +10,7 @@
 #include "scenarios.h"
 
 static long total_once, total_persistent, total_refused;
+static const char *only; /* argv[1]: sweep only the scenario of that name */
 
 static bool have_backend(const char *backend)
 {
@@ -34,6 +35,8 @@ static void sweep_all(const char *backend)
     }
     for (size_t i = 0; all_scenarios[i]; i++) {
         const sweep_scenario *sc = all_scenarios[i];
+        if (only && strcmp(only, sc->name) != 0)
+            continue;
         sweep_result once = sweep_run(sc, backend, false);
         sweep_result pers = sweep_run(sc, backend, true);
         ck_assert_int_eq(once.injected, once.allocations);
@@ -57,8 +60,9 @@ START_TEST(alloc_file)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
+    only = argc > 1 ? argv[1] : NULL;
     Suite *s = suite_create("alloc");
     TCase *tc = tcase_create("sweep");
     tcase_set_timeout(tc, 600);
