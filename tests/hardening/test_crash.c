@@ -369,9 +369,10 @@ static void fault_sweep(const sweep_scenario *sc)
                 f.only_writes = kd->only_writes;
                 f.only_syncs = kd->only_syncs;
                 tu_alloc a = {0};
-                tu_clock clk = {1700000000000000000LL};
+                tu_clock clk = {SWEEP_T0_NS};
                 sweep_ctx c = {0};
                 c.env = tu_env_new(&a, &clk);
+                c.clk = &clk;
                 c.uri = uri;
                 c.io = &f.io;
                 c.sync = MLOPS_SYNC_FULL;
