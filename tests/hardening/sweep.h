@@ -66,6 +66,11 @@ void sweep_release(const sweep_scenario *sc, sweep_ctx *c);
  * under it for every run. */
 sweep_result sweep_run(const sweep_scenario *sc, const char *backend, bool persistent);
 
+/* Fail every stride-th allocation only (1, 1+s, 1+2s, ...): SWEEP_STRIDE,
+ * else 8 under valgrind, else 1 (every allocation). The short form under
+ * valgrind and the sanitizers samples; the plain gcc run fails every one. */
+long sweep_stride(void);
+
 /* A hash of every key and value in the store (versions excluded). Runs of
  * 32 or more lowercase hex digits (random run ids, content addresses) are
  * replaced by a placeholder and the pairs sorted, so two runs of a scenario
