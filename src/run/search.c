@@ -357,13 +357,15 @@ static mlops_status quoted(parser *p, const char **out, char q)
     for (;;) {
         char c = p->s[p->pos];
         if (c == '\0') {
-            st = perr(p, start, "unterminated quoted text starting with %c", q == '`' ? "`"
+            st = perr(p, start, "unterminated quoted text starting with %s", q == '`' ? "`"
                                                                                    : q == '"' ? "\"" : "'");
             break;
         }
         if (c == q) {
             if (p->s[p->pos + 1] == q) {
                 st = mlops__buf_putc(&b, (uint8_t)q);
+                if (st != MLOPS_OK)
+                    break; /* a lost quote would change the value */
                 p->pos += 2;
                 continue;
             }
@@ -917,10 +919,16 @@ static uint64_t query_hash(const mlops_search_options *o)
 {
     uint64_t h = mlops__xxh3_64(o->filter ? o->filter : "", o->filter ? strlen(o->filter) : 0,
                                 o->view);
-    for (size_t i = 0; i < o->n_order_by; i++)
-        h = mlops__xxh3_64(o->order_by[i], strlen(o->order_by[i]), h + 1);
-    for (size_t i = 0; i < o->n_experiment_ids; i++)
-        h = mlops__xxh3_64(o->experiment_ids[i], strlen(o->experiment_ids[i]), h + 2);
+    /* NULL elements are refused (order keys) or match nothing (experiments)
+     * later; hash them as empty text */
+    for (size_t i = 0; i < o->n_order_by; i++) {
+        const char *k = o->order_by[i] ? o->order_by[i] : "";
+        h = mlops__xxh3_64(k, strlen(k), h + 1);
+    }
+    for (size_t i = 0; i < o->n_experiment_ids; i++) {
+        const char *e = o->experiment_ids[i] ? o->experiment_ids[i] : "";
+        h = mlops__xxh3_64(e, strlen(e), h + 2);
+    }
     return mlops__xxh3_64(&o->max_results, sizeof(o->max_results), h);
 }
 
