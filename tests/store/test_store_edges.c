@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fileutil.h"
+#include "core/core.h"
 #include "store/store_internal.h"
 #include "testutil.h"
 
@@ -726,6 +727,140 @@ START_TEST(test_file_blob_shrinks)
 }
 END_TEST
 
+/* ---- damaged superblocks and log headers (N, V7, I7) ---- */
+
+static void set_hdr(uint8_t *b, size_t off, uint64_t v, int width)
+{
+    for (int i = 0; i < width; i++)
+        b[off + (size_t)i] = (uint8_t)(v >> (8 * i));
+    uint64_t sum = mlops__xxh3_64(b, 56, 0);
+    for (int i = 0; i < 8; i++)
+        b[56 + i] = (uint8_t)(sum >> (8 * i));
+}
+
+START_TEST(test_file_damaged_headers)
+{
+    char *dir = tu_tempdir();
+    mlops_store *s = open_file(dir, 0);
+    tu_assert_ok(mlops_store_put(s, "k", 1, "v", 1));
+    mlops_store_close(s);
+    char *sp = malloc(strlen(dir) + 32);
+    sprintf(sp, "%s/superblock", dir);
+    char *lp = strdup(fu_log_path(dir));
+    size_t slen = 0, llen = 0;
+    uint8_t *super = fu_read_file(sp, &slen);
+    uint8_t *log = fu_read_file(lp, &llen);
+    ck_assert(super && log && slen == 64 && llen >= 64);
+    uint32_t fmt = (uint32_t)log[8] | (uint32_t)log[9] << 8;
+    uint8_t *b = malloc(llen);
+    enum { SUPER_DIR, SUPER_SHORT, SUPER_SUM, SUPER_V0, LOG_MAGIC_BAD, LOG_SUM, LOG_NEWER,
+           LOG_EPOCH, LOG_BASE0, LOG_MISSING, LOG_DIR, N_CASES };
+    static const struct {
+        mlops_status st;
+        const char *msg;
+    } want[N_CASES] = {
+        [SUPER_DIR] = {MLOPS_E_CORRUPT, "superblock' is not a regular file"},
+        [SUPER_SHORT] = {MLOPS_E_CORRUPT, "is not a libmlops superblock (30 bytes"},
+        [SUPER_SUM] = {MLOPS_E_CORRUPT, "fails its checksum"},
+        [SUPER_V0] = {MLOPS_E_CORRUPT, "invalid version or generation"},
+        [LOG_MAGIC_BAD] = {MLOPS_E_CORRUPT, "has a damaged header"},
+        [LOG_SUM] = {MLOPS_E_CORRUPT, "header fails its checksum"},
+        [LOG_NEWER] = {MLOPS_E_VERSION, "has format version"},
+        [LOG_EPOCH] = {MLOPS_E_CORRUPT, "belongs to another store or generation"},
+        [LOG_BASE0] = {MLOPS_E_CORRUPT, "has base sequence 0"},
+        [LOG_MISSING] = {MLOPS_E_CORRUPT, NULL},
+        [LOG_DIR] = {MLOPS_E_IO, "Is a directory"}, /* read-only: "not a regular file" */
+    };
+    for (int c = 0; c < N_CASES; c++) {
+        memcpy(b, log, llen);
+        switch (c) {
+        case SUPER_DIR:
+            unlink(sp);
+            mkdir(sp, 0755);
+            break;
+        case SUPER_SHORT:
+            fu_write_file(sp, super, 30);
+            break;
+        case SUPER_SUM:
+            memcpy(b, super, 64);
+            b[20] ^= 1;
+            fu_write_file(sp, b, 64);
+            break;
+        case SUPER_V0:
+            fu_set_super_versions(dir, 0, 1);
+            break;
+        case LOG_MAGIC_BAD:
+            b[0] ^= 0x20;
+            fu_write_file(lp, b, llen);
+            break;
+        case LOG_SUM:
+            b[60] ^= 1;
+            fu_write_file(lp, b, llen);
+            break;
+        case LOG_NEWER:
+            set_hdr(b, 8, fmt + 1, 4);
+            fu_write_file(lp, b, llen);
+            break;
+        case LOG_EPOCH:
+            set_hdr(b, 16, 12345, 8);
+            fu_write_file(lp, b, llen);
+            break;
+        case LOG_BASE0:
+            set_hdr(b, 32, 0, 8);
+            fu_write_file(lp, b, llen);
+            break;
+        case LOG_MISSING:
+            unlink(lp);
+            break;
+        case LOG_DIR:
+            unlink(lp);
+            mkdir(lp, 0755);
+            break;
+        }
+        uint64_t before = fu_tree_hash(dir);
+        mlops_store *s2 = (mlops_store *)1;
+        mlops_status st = mlops_store_open(&s2, NULL, dir, NULL);
+        ck_assert_msg(st == want[c].st, "case %d: %s: %s", c, mlops_status_name(st),
+                      mlops_error_message());
+        ck_assert_ptr_null(s2);
+        if (want[c].msg)
+            ck_assert_msg(strstr(mlops_error_message(), want[c].msg) != NULL, "case %d: %s", c,
+                          mlops_error_message());
+        ck_assert_msg(fu_tree_hash(dir) == before, "case %d: the failed open changed files", c);
+        /* read-only opens refuse the same way */
+        mlops_store_options o;
+        mlops_store_options_init(&o, MLOPS_STORE_OPTIONS_VERSION);
+        o.flags = MLOPS_STORE_READONLY;
+        st = mlops_store_open(&s2, NULL, dir, &o);
+        if (c == LOG_DIR) {
+            ck_assert_int_eq(st, MLOPS_E_CORRUPT);
+            ck_assert_ptr_nonnull(strstr(mlops_error_message(), "is not a regular file"));
+        } else {
+            ck_assert_int_eq(st, want[c].st);
+        }
+        /* repair */
+        if (c == SUPER_DIR)
+            rmdir(sp);
+        if (c == LOG_DIR)
+            rmdir(lp);
+        fu_write_file(sp, super, slen);
+        fu_write_file(lp, log, llen);
+        s2 = open_file(dir, 0);
+        mlops_bytes v;
+        tu_assert_ok(mlops_store_get(&v, NULL, s2, "k", 1));
+        mlops_bytes_free(&v);
+        mlops_store_close(s2);
+    }
+    free(b);
+    free(super);
+    free(log);
+    free(lp);
+    free(sp);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *edges_suite(void)
 {
     Suite *s = suite_create("store-edges");
@@ -740,6 +875,7 @@ static Suite *edges_suite(void)
     tcase_add_test(tc, test_file_blob_damage);
     tcase_add_test(tc, test_file_stale_temp);
     tcase_add_test(tc, test_file_blob_shrinks);
+    tcase_add_test(tc, test_file_damaged_headers);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     return s;
