@@ -861,6 +861,161 @@ START_TEST(test_file_damaged_headers)
 }
 END_TEST
 
+/* ---- hand-made log records (F7, F8, N, I5) ---- */
+
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Append a record (a valid header and checksum around payload) to buf. */
+static size_t make_rec(uint8_t *out, uint8_t type, uint8_t flags, uint64_t seq, uint64_t epoch,
+                       const uint8_t *payload, size_t len)
+{
+    size_t total = (32 + len + 7) & ~(size_t)7;
+    memset(out, 0, total);
+    out[0] = (uint8_t)len;
+    out[1] = (uint8_t)(len >> 8);
+    out[4] = type;
+    out[5] = flags;
+    put64(out + 8, seq);
+    put64(out + 16, epoch);
+    memcpy(out + 32, payload, len);
+    uint64_t sum = mlops__xxh3_64(payload, len, mlops__xxh3_64(out, 24, 0x6d6c6f70736c6f67ULL));
+    put64(out + 24, sum);
+    return total;
+}
+
+START_TEST(test_file_damaged_records)
+{
+    char *dir = tu_tempdir();
+    mlops_store *s = open_file(dir, 0);
+    tu_assert_ok(mlops_store_put(s, "k", 1, "v", 1));
+    tu_assert_ok(mlops_store_put(s, "k2", 2, "v2", 2));
+    mlops_store_close(s);
+    char *lp = strdup(fu_log_path(dir));
+    size_t llen = 0;
+    uint8_t *log = fu_read_file(lp, &llen);
+    uint64_t epoch = get64(log + 16), last = 0;
+    for (size_t off = 64; off + 32 <= llen;) {
+        size_t len = (size_t)log[off] | (size_t)log[off + 1] << 8 | (size_t)log[off + 2] << 16;
+        last = get64(log + off + 8);
+        off += (32 + len + 7) & ~(size_t)7;
+    }
+    ck_assert_uint_gt(last, 0);
+    uint8_t *b = malloc(llen + 4096);
+    /* batch payloads: count, then kind, key, value per op */
+    static const struct {
+        const char *name;
+        uint8_t type, flags;
+        int seq_delta; /* relative to last + 1 */
+        uint8_t payload[16];
+        size_t len;
+        mlops_status st; /* of a read-write open */
+        const char *msg;
+    } cases[] = {
+        {"good put", 1, 0, 0, {1, 1, 1, 'x', 1, 'y'}, 6, MLOPS_OK, NULL},
+        {"count above the length", 1, 0, 0, {9, 1, 1, 'x'}, 4, MLOPS_E_CORRUPT, NULL},
+        {"ops cut short", 1, 0, 0, {2, 1, 1, 'x', 1, 'y'}, 6, MLOPS_E_CORRUPT, NULL},
+        {"unknown op kind", 1, 0, 0, {1, 7, 1, 'x'}, 4, MLOPS_E_CORRUPT, NULL},
+        {"empty key", 1, 0, 0, {1, 2, 0}, 3, MLOPS_E_CORRUPT, NULL},
+        {"value past the end", 1, 0, 0, {1, 1, 1, 'x', 9, 'y'}, 6, MLOPS_E_CORRUPT, NULL},
+        {"trailing bytes", 1, 0, 0, {1, 2, 1, 'x', 0}, 5, MLOPS_E_CORRUPT, NULL},
+        {"snapshot version 0", 2, 0, 0, {1, 1, 'x', 1, 'y', 0}, 6, MLOPS_E_CORRUPT, NULL},
+        {"sequence gap", 1, 0, 1, {1, 1, 1, 'x', 1, 'y'}, 6, MLOPS_E_CORRUPT, "sequence"},
+        {"a replayed record", 1, 0, -1, {1, 1, 1, 'x', 1, 'y'}, 6, MLOPS_OK, NULL},
+        {"unknown type", 9, 0, 0, {1, 2, 3}, 3, MLOPS_OK, NULL},
+        {"unknown type to understand", 9, 1, 0, {1, 2, 3}, 3, MLOPS_E_VERSION, "type 9"},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        memcpy(b, log, llen);
+        size_t n = llen + make_rec(b + llen, cases[c].type, cases[c].flags,
+                                   last + 1 + (uint64_t)(int64_t)cases[c].seq_delta, epoch,
+                                   cases[c].payload, cases[c].len);
+        fu_write_file(lp, b, n);
+        uint64_t before = fu_tree_hash(dir);
+        mlops_store *s2 = NULL;
+        mlops_status st = mlops_store_open(&s2, NULL, dir, NULL);
+        ck_assert_msg(st == cases[c].st, "%s: %s: %s", cases[c].name, mlops_status_name(st),
+                      mlops_error_message());
+        if (st != MLOPS_OK) {
+            /* refused: the message names the log, nothing changed */
+            ck_assert_msg(strstr(mlops_error_message(), dir) != NULL, "%s: %s", cases[c].name,
+                          mlops_error_message());
+            if (cases[c].msg)
+                ck_assert_msg(strstr(mlops_error_message(), cases[c].msg) != NULL, "%s: %s",
+                              cases[c].name, mlops_error_message());
+            ck_assert_uint_eq(fu_tree_hash(dir), before);
+        } else {
+            mlops_bytes v;
+            tu_assert_ok(mlops_store_get(&v, NULL, s2, "k2", 2));
+            mlops_bytes_free(&v);
+            if (c == 0) {
+                tu_assert_ok(mlops_store_get(&v, NULL, s2, "x", 1));
+                ck_assert_mem_eq(v.data, "y", 1);
+                mlops_bytes_free(&v);
+            }
+            if (cases[c].type == 9) {
+                /* F7: an unknown record is kept, so compaction (which would
+                 * drop it) is refused, and check reports it */
+                tu_assert_st(mlops_store_compact(s2), MLOPS_E_VERSION);
+            } else {
+                tu_assert_ok(mlops_store_put(s2, "after", 5, "x", 1));
+                tu_assert_ok(mlops_store_check(NULL, s2));
+            }
+            mlops_store_close(s2);
+        }
+    }
+    /* a torn tail (an incomplete last record) is cut off by a writer, kept
+     * in quarantine, and ignored by a reader */
+    memcpy(b, log, llen);
+    size_t n = llen + make_rec(b + llen, 1, 0, last + 1, epoch, (const uint8_t *)"\1\1\1x\1y", 6);
+    fu_write_file(lp, b, n - 5);
+    mlops_store_options o;
+    mlops_store_options_init(&o, MLOPS_STORE_OPTIONS_VERSION);
+    o.flags = MLOPS_STORE_READONLY;
+    mlops_store *s2 = NULL;
+    tu_assert_ok(mlops_store_open(&s2, NULL, dir, &o));
+    mlops_bytes v;
+    tu_assert_st(mlops_store_get(&v, NULL, s2, "x", 1), MLOPS_E_NOTFOUND);
+    mlops_store_close(s2);
+    s2 = open_file(dir, 0);
+    tu_assert_st(mlops_store_get(&v, NULL, s2, "x", 1), MLOPS_E_NOTFOUND);
+    tu_assert_ok(mlops_store_put(s2, "x", 1, "z", 1));
+    tu_assert_ok(mlops_store_check(NULL, s2));
+    mlops_store_close(s2);
+    char *qp = malloc(strlen(dir) + 32);
+    sprintf(qp, "%s/quarantine", dir);
+    struct stat qs;
+    ck_assert_int_eq(stat(qp, &qs), 0);
+    ck_assert(S_ISDIR(qs.st_mode));
+    /* damage followed by a valid record is not a torn tail: refused */
+    memcpy(b, log, llen);
+    n = llen + make_rec(b + llen, 1, 0, last + 1, epoch, (const uint8_t *)"\1\1\1x\1y", 6);
+    n += make_rec(b + n, 1, 0, last + 2, epoch, (const uint8_t *)"\1\1\1w\1y", 6);
+    b[llen + 33] ^= 0x40; /* the first record's payload */
+    fu_write_file(lp, b, n);
+    tu_assert_st(mlops_store_open(&s2, NULL, dir, NULL), MLOPS_E_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(mlops_error_message(), "a valid record follows"));
+    tu_assert_st(mlops_store_open(&s2, NULL, dir, &o), MLOPS_E_CORRUPT);
+    free(qp);
+    free(b);
+    free(log);
+    free(lp);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *edges_suite(void)
 {
     Suite *s = suite_create("store-edges");
@@ -876,6 +1031,7 @@ static Suite *edges_suite(void)
     tcase_add_test(tc, test_file_stale_temp);
     tcase_add_test(tc, test_file_blob_shrinks);
     tcase_add_test(tc, test_file_damaged_headers);
+    tcase_add_test(tc, test_file_damaged_records);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     return s;
