@@ -1046,6 +1046,79 @@ START_TEST(test_file_damaged_records)
 }
 END_TEST
 
+static void one_address(mlops_hash128 *out, const mlops_hash128 *real)
+{
+    (void)real;
+    memset(out->bytes, 0x5a, 16);
+}
+
+/* I4: blobs forced onto one address are compared byte for byte, whatever
+ * their sizes, on mem: and on a file store. */
+START_TEST(test_blob_collisions)
+{
+    char *dir = tu_tempdir();
+    size_t big = (5u << 20) / 2;
+    uint8_t *x = malloc(big), *y = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        x[i] = (uint8_t)(i * 131 >> 7);
+    memcpy(y, x, big);
+    y[big - 1] ^= 1; /* differs only in its last byte */
+    for (int backend = 0; backend < 2; backend++) {
+        mlops_store *s = NULL;
+        if (backend == 0)
+            tu_assert_ok(mlops_store_open(&s, NULL, "mem:", NULL));
+        else
+            s = open_file(dir, 0);
+        mlops__store_set_blob_hash_hook(s, one_address);
+        mlops_hash128 a, b;
+        tu_assert_ok(mlops_store_blob_put(&a, s, x, big));
+        tu_assert_st(mlops_store_blob_put(&b, s, "short", 5), MLOPS_E_CONFLICT);
+        ck_assert_ptr_nonnull(strstr(mlops_error_message(), "collision"));
+        tu_assert_st(mlops_store_blob_put(&b, s, y, big), MLOPS_E_CONFLICT);
+        tu_assert_ok(mlops_store_blob_put(&b, s, x, big)); /* the same bytes: a dedup */
+        mlops_bytes got;
+        tu_assert_ok(mlops_store_blob_get(&got, s, &a, 0));
+        ck_assert(got.len == big && memcmp(got.data, x, big) == 0);
+        mlops_bytes_free(&got);
+        mlops_store_info_data info = {.version = MLOPS_STORE_INFO_VERSION};
+        tu_assert_ok(mlops_store_info(&info, s));
+        ck_assert_uint_eq(info.blobs, 1);
+        mlops__store_set_blob_hash_hook(s, NULL);
+        /* an address whose sub-directory exists but whose file does not */
+        mlops_hash128 absent = a;
+        absent.bytes[15] ^= 0xff;
+        tu_assert_st(mlops_store_blob_stat(NULL, s, &absent), MLOPS_E_NOTFOUND);
+        mlops_blob_reader *r = NULL;
+        tu_assert_st(mlops_blob_reader_open(&r, NULL, s, &absent), MLOPS_E_NOTFOUND);
+        ck_assert_ptr_nonnull(strstr(mlops_error_message(), "not found"));
+        tu_assert_ok(mlops_blob_reader_open(&r, NULL, s, &a)); /* no size wanted */
+        mlops_blob_reader_free(r);
+        mlops_bytes v;
+        tu_assert_ok(mlops_store_put(s, "k", 1, "v", 1));
+        tu_assert_ok(mlops_store_get(&v, NULL, s, "k", 1)); /* no version wanted */
+        mlops_bytes_free(&v);
+        mlops_store_close(s);
+    }
+    /* a file store without any blob: counts, compaction and read-only reads */
+    tu_rmtree(dir);
+    mlops_store *s = open_file(dir, 0);
+    mlops_store_info_data info = {.version = MLOPS_STORE_INFO_VERSION};
+    tu_assert_ok(mlops_store_info(&info, s));
+    ck_assert_uint_eq(info.blobs, 0);
+    tu_assert_ok(mlops_store_compact(s));
+    mlops_store_close(s);
+    s = open_file(dir, MLOPS_STORE_READONLY);
+    mlops_hash128 none = {{1}};
+    tu_assert_st(mlops_store_blob_stat(NULL, s, &none), MLOPS_E_NOTFOUND);
+    tu_assert_ok(mlops_store_check(NULL, s));
+    mlops_store_close(s);
+    free(x);
+    free(y);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *edges_suite(void)
 {
     Suite *s = suite_create("store-edges");
@@ -1062,6 +1135,7 @@ static Suite *edges_suite(void)
     tcase_add_test(tc, test_file_blob_shrinks);
     tcase_add_test(tc, test_file_damaged_headers);
     tcase_add_test(tc, test_file_damaged_records);
+    tcase_add_test(tc, test_blob_collisions);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     return s;
