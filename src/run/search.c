@@ -70,7 +70,6 @@ typedef struct runrec {
     const char *exp_id, *name, *parent, *user;
     uint32_t status, lifecycle;
     int64_t start, end;
-    bool has_info;
     ritem *items[N_KINDS]; /* into the list's pool, set once loading is done */
     size_t off[N_KINDS], nitems[N_KINDS];
 } runrec;
@@ -225,7 +224,6 @@ static int load_cb(const uint8_t *key, size_t key_len, const uint8_t *value, siz
         st = MLOPS_OK;
     if (st == MLOPS_OK)
         finish_run(l, r, first);
-    r->has_info = true;
     l->n++;
     l->st = st;
     return st != MLOPS_OK;
@@ -1016,8 +1014,6 @@ mlops_status mlops_run_search(mlops_run_list **out, mlops_store *store,
     }
     for (size_t i = 0; st == MLOPS_OK && i < l->n; i++) {
         const runrec *r = &l->runs[i];
-        if (!r->has_info)
-            continue;
         if (view == MLOPS_VIEW_ACTIVE && r->lifecycle != MLOPS_LIFECYCLE_ACTIVE)
             continue;
         if (view == MLOPS_VIEW_DELETED && r->lifecycle != MLOPS_LIFECYCLE_DELETED)
@@ -1084,7 +1080,7 @@ mlops_status mlops_run_list_get(mlops_run_list **out, mlops_store *store, const 
     st = mlops_store_scan_prefix(store, k.b, k.n, load_cb, l);
     if (st == MLOPS_E_CALLBACK)
         st = l->st;
-    if (st == MLOPS_OK && (l->n != 1 || !l->runs[0].has_info))
+    if (st == MLOPS_OK && l->n != 1)
         st = mlops__error(MLOPS_E_NOTFOUND, "no run with id '%s' in this store", run_id);
     if (st == MLOPS_OK) {
         sort_items(l);
