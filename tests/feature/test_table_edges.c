@@ -628,6 +628,66 @@ START_TEST(test_csv_alloc_failures)
 }
 END_TEST
 
+/* I10: allocations failing while a CSV file's columns grow past their first
+ * allocation, while columns are added and while int64 widens to float64. */
+START_TEST(test_growth_alloc_failures)
+{
+    char *dir = tu_tempdir();
+    size_t rows = 1100;
+    char *text = malloc(rows * 16 + 16);
+    size_t n = (size_t)sprintf(text, "a,b\n");
+    for (size_t i = 0; i < rows; i++)
+        n += (size_t)sprintf(text + n, i == 5 ? "%zu,\n" : "%zu,x\n", i);
+    char *p = write_file(dir, "grow.csv", text, n);
+    int64_t iv[3] = {1, 2, 3};
+    uint8_t valid[3] = {1, 0, 1};
+    const char *sv[3] = {"p", NULL, "q"};
+    int refused = 0;
+    for (long k = 1;; k++) {
+        tu_alloc a = {0};
+        mlops_env *env = tu_env_new(&a, NULL);
+        a.fail_at = k;
+        mlops_feature_table *t = NULL, *u = NULL;
+        mlops_status st = mlops_feature_table_read_csv(&t, env, p);
+        if (st == MLOPS_OK) {
+            ck_assert_uint_eq(mlops_feature_table_rows(t), rows);
+            ck_assert_ptr_null(mlops_feature_table_string(NULL, t, 1, 5));
+            st = mlops_feature_table_create(&u, env);
+        }
+        if (st == MLOPS_OK)
+            st = mlops_feature_table_add_column(u, "i", MLOPS_FEATURE_INT64, 0, iv, valid, 3);
+        if (st == MLOPS_OK)
+            st = mlops_feature_table_add_column(u, "s", MLOPS_FEATURE_STRING, 0, sv, NULL, 3);
+        if (st != MLOPS_OK && u != NULL) /* a refused column is not half added */
+            ck_assert_uint_le(mlops_feature_table_columns(u), 1);
+        mlops__fcol c;
+        if (st == MLOPS_OK) {
+            st = mlops__fcol_convert(&c, env, u, 0, MLOPS_FEATURE_FLOAT64, 0, false);
+            if (st == MLOPS_OK) {
+                ck_assert(((double *)c.data)[2] == 3.0 && !c.valid[1]);
+                mlops__fcol_release(env, &c);
+            }
+        }
+        mlops_feature_table_free(u);
+        mlops_feature_table_free(t);
+        long failures = a.failures;
+        mlops_env_free(env);
+        ck_assert_msg(a.live == 0, "allocation %ld: %ld blocks leaked", k, a.live);
+        if (failures == 0) {
+            tu_assert_ok(st);
+            break;
+        }
+        ck_assert_msg(st == MLOPS_E_NOMEM, "allocation %ld: %s", k, mlops_status_name(st));
+        refused++;
+    }
+    ck_assert_int_gt(refused, 10);
+    free(p);
+    free(text);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *table_suite(void)
 {
     Suite *s = suite_create("table-edges");
@@ -640,6 +700,7 @@ static Suite *table_suite(void)
     tcase_add_test(tc, test_csv_reader_edges);
     tcase_add_test(tc, test_csv_writer_roundtrip);
     tcase_add_test(tc, test_csv_alloc_failures);
+    tcase_add_test(tc, test_growth_alloc_failures);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;

@@ -624,6 +624,7 @@ START_TEST(test_file_blob_damage)
     char hex[40];
     mlops_hash128_to_hex(hex, &id);
     char *p = malloc(strlen(dir) + 100);
+    ck_assert_ptr_nonnull(p);
     sprintf(p, "%s/blobs/%c%c", dir, hex[0] == '0' ? '1' : '0', hex[1]);
     mkdir(p, 0755);
     sprintf(p + strlen(p), "/%s", hex);
@@ -1017,6 +1018,7 @@ START_TEST(test_file_damaged_records)
     tu_assert_ok(mlops_store_check(NULL, s2));
     mlops_store_close(s2);
     char *qp = malloc(strlen(dir) + 32);
+    ck_assert_ptr_nonnull(qp);
     sprintf(qp, "%s/quarantine", dir);
     struct stat qs;
     ck_assert_int_eq(stat(qp, &qs), 0);
