@@ -326,6 +326,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(super);
     free(log);
+    /* as many frees as mallocs in every run (else libFuzzer runs LSan) */
+    memio_reset();
     FUZZ_CHECK(atomic_load(&counts.live) == live, "%ld blocks leaked",
                atomic_load(&counts.live) - live);
     return 0;
