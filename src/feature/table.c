@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "feature/feature_internal.h"
 
@@ -1026,6 +1027,18 @@ mlops_status mlops_feature_table_write_csv(const mlops_feature_table *t, const c
 {
     if (t == NULL || path == NULL)
         return mlops__error(MLOPS_E_INVALID, "NULL argument");
+    /* a device or pipe (/dev/stdout, /dev/null, a FIFO) is written in place:
+     * renaming a temporary file over it would replace the device */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        FILE *f = fopen(path, "wb");
+        if (f == NULL)
+            return mlops__error(MLOPS_E_IO, "cannot write '%s': %s", path, strerror(errno));
+        mlops_status st = mlops__table_write_csv_file(t, f);
+        if (fclose(f) != 0 && st == MLOPS_OK)
+            st = mlops__error(MLOPS_E_IO, "cannot write '%s': %s", path, strerror(errno));
+        return st;
+    }
     size_t plen = strlen(path);
     char *tmp = mlops__malloc(t->env, plen + 8);
     if (tmp == NULL)
