@@ -614,6 +614,28 @@ static mlops_status def_decode(mlops__fdef **out, const mlops_env *env, const ui
         st = mlops__error(MLOPS_E_CORRUPT, "feature view definition is incomplete");
         goto fail;
     }
+    /* the rules mlops_feature_view_apply() enforces: the readers size and
+     * read columns by these types */
+    for (size_t i = 0; i < d->n_keys; i++)
+        if (d->key_types[i] != MLOPS_FEATURE_INT64 && d->key_types[i] != MLOPS_FEATURE_STRING) {
+            st = mlops__error(MLOPS_E_CORRUPT,
+                              "feature view '%s': join key '%s' has type %u (int64 or string "
+                              "expected)",
+                              d->name, d->keys[i], d->key_types[i]);
+            goto fail;
+        }
+    for (size_t i = 0; i < d->n_features; i++) {
+        const mlops__fdef_feature *ft = &d->features[i];
+        if (ft->type < MLOPS_FEATURE_INT64 || ft->type > MLOPS_FEATURE_FLOAT32_VECTOR ||
+            (ft->type == MLOPS_FEATURE_FLOAT32_VECTOR) != (ft->dim != 0) || ft->dim > 65536 ||
+            ft->transform > MLOPS_TRANSFORM_FUNCTION) {
+            st = mlops__error(MLOPS_E_CORRUPT,
+                              "feature view '%s': feature '%s' has type %u / dim %u / "
+                              "transformation %u",
+                              d->name, ft->name, ft->type, ft->dim, ft->transform);
+            goto fail;
+        }
+    }
     st = mlops__fdef_resolve(d);
     if (st != MLOPS_OK) {
         st = MLOPS_E_CORRUPT;
