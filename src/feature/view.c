@@ -1411,6 +1411,12 @@ static mlops_status seg_decode_into(mlops__fdata *data, const mlops__fdef *d,
     st = mlops__rec_reader_init(&r, raw.data, raw.len, 1, REC_SEG, "feature segment");
     mlops__rec_field f;
     mlops_feature_table *t = data->t;
+    /* columns this segment filled; the others get null rows below */
+    bool filled[MLOPS_FEATURE_MAX_KEYS + 2 + MLOPS_FEATURE_MAX_FEATURES] = {false};
+    if (t->n_cols > sizeof(filled) / sizeof(filled[0])) {
+        mlops_bytes_free(&raw);
+        return mlops__error(MLOPS_E_CORRUPT, "feature view '%s' has too many columns", d->name);
+    }
     while (st == MLOPS_OK && (st = mlops__rec_next(&r, &f)) == MLOPS_OK) {
         if (f.tag == 1 && f.u != n_rows) {
             st = mlops__error(MLOPS_E_CORRUPT, "feature segment of '%s': row count differs",
@@ -1498,9 +1504,32 @@ static mlops_status seg_decode_into(mlops__fdata *data, const mlops__fdef *d,
             else
                 memset(col->valid + row0, 1, n_rows);
         }
+        filled[ci] = true;
     }
     if (st == MLOPS_E_NOTFOUND)
         st = MLOPS_OK;
+    /* A column the segment does not carry (added later, retyped, or a join
+     * key of a newer definition): null rows, and for strings empty ones, so
+     * the offsets stay in order and every cell is a string. */
+    for (size_t c = 0; c < t->n_cols && st == MLOPS_OK; c++) {
+        if (filled[c])
+            continue;
+        mlops__fcol *col = &t->cols[c];
+        if (col->type == MLOPS_FEATURE_STRING) {
+            st = mlops__reserve(env, (void **)&col->sdata, &col->scap, col->slen + n_rows + 1, 1);
+            if (st != MLOPS_OK)
+                break;
+            uint64_t *o = col->data;
+            for (size_t i = 0; i < n_rows; i++) {
+                col->sdata[col->slen] = 0;
+                o[row0 + i] = col->slen++;
+            }
+            o[row0 + n_rows] = col->slen;
+        }
+        st = mlops__fcol_alloc_valid(env, col, t->n_rows);
+        if (st == MLOPS_OK)
+            memset(col->valid + row0, 0, n_rows);
+    }
     mlops_bytes_free(&raw);
     return st;
 }
