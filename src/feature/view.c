@@ -992,6 +992,14 @@ static int seg_cb(const uint8_t *key, size_t key_len, const uint8_t *value, size
         l->st = mlops__error(MLOPS_E_CORRUPT, "segment index record is incomplete");
         return 1;
     }
+    /* every row holds at least its 8-byte event time in the segment: the
+     * rows the reader allocates for are bounded by real bytes (M3) */
+    if (s.raw_len > MLOPS__REC_MAX_SIZE || s.n_rows > s.raw_len / 8) {
+        l->st = mlops__error(MLOPS_E_CORRUPT,
+                             "segment index record claims %llu rows in %llu bytes",
+                             (unsigned long long)s.n_rows, (unsigned long long)s.raw_len);
+        return 1;
+    }
     l->st = mlops__reserve(l->env, (void **)&l->v, &l->cap, l->n + 1, sizeof(segidx));
     if (l->st != MLOPS_OK)
         return 1;
@@ -1386,7 +1394,7 @@ mlops_status mlops_feature_view_ingest_csv(uint64_t *rows_out, mlops_feature_vie
 
 static mlops_status seg_decode_into(mlops__fdata *data, const mlops__fdef *d,
                                     const mlops_bytes *blob, size_t row0, size_t n_rows,
-                                    const mlops_env *env)
+                                    uint64_t want_raw, const mlops_env *env)
 {
     if (blob->len < 24 || memcmp(blob->data, SEG_MAGIC, 8) != 0)
         return mlops__error(MLOPS_E_CORRUPT, "feature segment of '%s' has a bad header", d->name);
@@ -1394,6 +1402,10 @@ static mlops_status seg_decode_into(mlops__fdata *data, const mlops__fdef *d,
     uint64_t h = mlops__get_u64le(blob->data + 16);
     if (raw_len > MLOPS__REC_MAX_SIZE)
         return mlops__error(MLOPS_E_CORRUPT, "feature segment of '%s' is too large", d->name);
+    if (raw_len != want_raw)
+        return mlops__error(MLOPS_E_CORRUPT,
+                            "feature segment of '%s' holds %llu bytes; its index says %llu",
+                            d->name, (unsigned long long)raw_len, (unsigned long long)want_raw);
     mlops_bytes raw;
     mlops_status st = mlops__zstd_decompress(&raw, (mlops_env *)env, blob->data + 24,
                                              blob->len - 24, (size_t)raw_len);
@@ -1601,7 +1613,7 @@ static mlops_status fdata_build(mlops__fdata **out, mlops_feature_store *fs,
         if (st != MLOPS_OK)
             break;
         size_t n = (size_t)l->v[i].n_rows;
-        st = seg_decode_into(data, d, &blob, row0, n, env);
+        st = seg_decode_into(data, d, &blob, row0, n, l->v[i].raw_len, env);
         mlops_bytes_free(&blob);
         row0 += n;
     }
