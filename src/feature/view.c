@@ -628,7 +628,10 @@ static mlops_status def_decode(mlops__fdef **out, const mlops_env *env, const ui
         const mlops__fdef_feature *ft = &d->features[i];
         if (ft->type < MLOPS_FEATURE_INT64 || ft->type > MLOPS_FEATURE_FLOAT32_VECTOR ||
             (ft->type == MLOPS_FEATURE_FLOAT32_VECTOR) != (ft->dim != 0) || ft->dim > 65536 ||
-            ft->transform > MLOPS_TRANSFORM_FUNCTION) {
+            ft->transform > MLOPS_TRANSFORM_FUNCTION ||
+            (ft->transform != MLOPS_TRANSFORM_NONE &&
+             ft->type != (ft->transform == MLOPS_TRANSFORM_BUCKETIZE ? MLOPS_FEATURE_INT64
+                                                                     : MLOPS_FEATURE_FLOAT64))) {
             st = mlops__error(MLOPS_E_CORRUPT,
                               "feature view '%s': feature '%s' has type %u / dim %u / "
                               "transformation %u",
