@@ -86,6 +86,10 @@ mlops_status mlops__table_write_csv_file(const mlops_feature_table *t, FILE *f);
 
 typedef struct mlops__csv mlops__csv;
 mlops_status mlops__csv_open(mlops__csv **out, const mlops_env *env, const char *path);
+/* The same on an open stream (owned from now on, also on failure); path
+ * only names it in messages. */
+mlops_status mlops__csv_open_stream(mlops__csv **out, const mlops_env *env, FILE *f,
+                                    const char *path);
 /* Read up to max_rows rows into a new STRING table (header names); *t_out
  * has 0 rows at the end of the file. */
 mlops_status mlops__csv_read(mlops__csv *r, mlops_feature_table **t_out, size_t max_rows);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Tables of typed columns, value parsers, and the RFC 4180 CSV reader/writer. */
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -659,7 +660,6 @@ struct mlops__csv {
     const mlops_env *env;
     FILE *f;
     char *path;
-    char buf[1 << 16];
     size_t pos, len;
     bool eof;
     uint64_t line;      /* current line (1-based) */
@@ -668,6 +668,7 @@ struct mlops__csv {
     mlops__buf field;   /* current field */
     bool done;
     int read_errno;     /* a failed read (not the end of the file) */
+    char buf[1 << 16];  /* last: not zeroed on open */
 };
 
 static int csv_getc(mlops__csv *r)
@@ -752,6 +753,10 @@ static mlops_status csv_field_text(mlops__csv *r, size_t colno, int *end_out, bo
     if (!mlops__utf8_valid((const char *)r->field.data, r->field.len))
         return mlops__error(MLOPS_E_INVALID, "%s: line %llu, column %zu: invalid UTF-8", r->path,
                             (unsigned long long)start_line, colno);
+    /* names and cells are C strings from here on: a NUL would cut them */
+    if (r->field.len && memchr(r->field.data, 0, r->field.len) != NULL)
+        return mlops__error(MLOPS_E_INVALID, "%s: line %llu, column %zu: NUL byte in a field",
+                            r->path, (unsigned long long)start_line, colno);
     if (c == ',')
         *end_out = 0;
     else if (c == '\n') {
@@ -776,22 +781,31 @@ mlops_status mlops__csv_open(mlops__csv **out, const mlops_env *env, const char 
     *out = NULL;
     if (path == NULL)
         return mlops__error(MLOPS_E_INVALID, "path is NULL");
-    mlops__csv *r = mlops__calloc(env, 1, sizeof(*r));
-    if (r == NULL)
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return mlops__error(errno == ENOENT ? MLOPS_E_NOTFOUND : MLOPS_E_IO,
+                            "cannot open '%s': %s", path, strerror(errno));
+    return mlops__csv_open_stream(out, env, f, path);
+}
+
+mlops_status mlops__csv_open_stream(mlops__csv **out, const mlops_env *env, FILE *f,
+                                    const char *path)
+{
+    *out = NULL;
+    mlops__csv *r = mlops__malloc(env, sizeof(*r));
+    if (r == NULL) {
+        fclose(f);
         return mlops__nomem();
+    }
+    memset(r, 0, offsetof(mlops__csv, buf));
     r->env = env;
+    r->f = f;
     mlops__buf_init(&r->field, env);
     r->line = 1;
     mlops_status st = MLOPS_OK;
     r->path = mlops__strdup(env, path);
     if (r->path == NULL) {
         st = mlops__nomem();
-        goto fail;
-    }
-    r->f = fopen(path, "rb");
-    if (r->f == NULL) {
-        st = mlops__error(errno == ENOENT ? MLOPS_E_NOTFOUND : MLOPS_E_IO, "cannot open '%s': %s",
-                          path, strerror(errno));
         goto fail;
     }
     /* header */
@@ -849,7 +863,8 @@ mlops_status mlops__csv_read(mlops__csv *r, mlops_feature_table **t_out, size_t 
     mlops_status st = mlops_feature_table_create(&t, (mlops_env *)r->env);
     if (st != MLOPS_OK)
         return st;
-    size_t cap = 1024;
+    /* grown as rows come: a small read keeps small columns */
+    size_t cap = max_rows < 63 ? max_rows + 1 : 64;
     for (size_t i = 0; i < r->n_cols && st == MLOPS_OK; i++)
         mlops__table_add(t, r->names[i], MLOPS_FEATURE_STRING, 0, cap, &st);
     size_t lcap = 0;

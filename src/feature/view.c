@@ -614,6 +614,31 @@ static mlops_status def_decode(mlops__fdef **out, const mlops_env *env, const ui
         st = mlops__error(MLOPS_E_CORRUPT, "feature view definition is incomplete");
         goto fail;
     }
+    /* the rules mlops_feature_view_apply() enforces: the readers size and
+     * read columns by these types */
+    for (size_t i = 0; i < d->n_keys; i++)
+        if (d->key_types[i] != MLOPS_FEATURE_INT64 && d->key_types[i] != MLOPS_FEATURE_STRING) {
+            st = mlops__error(MLOPS_E_CORRUPT,
+                              "feature view '%s': join key '%s' has type %u (int64 or string "
+                              "expected)",
+                              d->name, d->keys[i], d->key_types[i]);
+            goto fail;
+        }
+    for (size_t i = 0; i < d->n_features; i++) {
+        const mlops__fdef_feature *ft = &d->features[i];
+        if (ft->type < MLOPS_FEATURE_INT64 || ft->type > MLOPS_FEATURE_FLOAT32_VECTOR ||
+            (ft->type == MLOPS_FEATURE_FLOAT32_VECTOR) != (ft->dim != 0) || ft->dim > 65536 ||
+            ft->transform > MLOPS_TRANSFORM_FUNCTION ||
+            (ft->transform != MLOPS_TRANSFORM_NONE &&
+             ft->type != (ft->transform == MLOPS_TRANSFORM_BUCKETIZE ? MLOPS_FEATURE_INT64
+                                                                     : MLOPS_FEATURE_FLOAT64))) {
+            st = mlops__error(MLOPS_E_CORRUPT,
+                              "feature view '%s': feature '%s' has type %u / dim %u / "
+                              "transformation %u",
+                              d->name, ft->name, ft->type, ft->dim, ft->transform);
+            goto fail;
+        }
+    }
     st = mlops__fdef_resolve(d);
     if (st != MLOPS_OK) {
         st = MLOPS_E_CORRUPT;
@@ -968,6 +993,14 @@ static int seg_cb(const uint8_t *key, size_t key_len, const uint8_t *value, size
         return 1;
     if (!have_blob || s.n_rows > UINT32_MAX) {
         l->st = mlops__error(MLOPS_E_CORRUPT, "segment index record is incomplete");
+        return 1;
+    }
+    /* every row holds at least its 8-byte event time in the segment: the
+     * rows the reader allocates for are bounded by real bytes (M3) */
+    if (s.raw_len > MLOPS__REC_MAX_SIZE || s.n_rows > s.raw_len / 8) {
+        l->st = mlops__error(MLOPS_E_CORRUPT,
+                             "segment index record claims %llu rows in %llu bytes",
+                             (unsigned long long)s.n_rows, (unsigned long long)s.raw_len);
         return 1;
     }
     l->st = mlops__reserve(l->env, (void **)&l->v, &l->cap, l->n + 1, sizeof(segidx));
@@ -1364,7 +1397,7 @@ mlops_status mlops_feature_view_ingest_csv(uint64_t *rows_out, mlops_feature_vie
 
 static mlops_status seg_decode_into(mlops__fdata *data, const mlops__fdef *d,
                                     const mlops_bytes *blob, size_t row0, size_t n_rows,
-                                    const mlops_env *env)
+                                    uint64_t want_raw, const mlops_env *env)
 {
     if (blob->len < 24 || memcmp(blob->data, SEG_MAGIC, 8) != 0)
         return mlops__error(MLOPS_E_CORRUPT, "feature segment of '%s' has a bad header", d->name);
@@ -1372,6 +1405,10 @@ static mlops_status seg_decode_into(mlops__fdata *data, const mlops__fdef *d,
     uint64_t h = mlops__get_u64le(blob->data + 16);
     if (raw_len > MLOPS__REC_MAX_SIZE)
         return mlops__error(MLOPS_E_CORRUPT, "feature segment of '%s' is too large", d->name);
+    if (raw_len != want_raw)
+        return mlops__error(MLOPS_E_CORRUPT,
+                            "feature segment of '%s' holds %llu bytes; its index says %llu",
+                            d->name, (unsigned long long)raw_len, (unsigned long long)want_raw);
     mlops_bytes raw;
     mlops_status st = mlops__zstd_decompress(&raw, (mlops_env *)env, blob->data + 24,
                                              blob->len - 24, (size_t)raw_len);
@@ -1389,6 +1426,12 @@ static mlops_status seg_decode_into(mlops__fdata *data, const mlops__fdef *d,
     st = mlops__rec_reader_init(&r, raw.data, raw.len, 1, REC_SEG, "feature segment");
     mlops__rec_field f;
     mlops_feature_table *t = data->t;
+    /* columns this segment filled; the others get null rows below */
+    bool filled[MLOPS_FEATURE_MAX_KEYS + 2 + MLOPS_FEATURE_MAX_FEATURES] = {false};
+    if (t->n_cols > sizeof(filled) / sizeof(filled[0])) {
+        mlops_bytes_free(&raw);
+        return mlops__error(MLOPS_E_CORRUPT, "feature view '%s' has too many columns", d->name);
+    }
     while (st == MLOPS_OK && (st = mlops__rec_next(&r, &f)) == MLOPS_OK) {
         if (f.tag == 1 && f.u != n_rows) {
             st = mlops__error(MLOPS_E_CORRUPT, "feature segment of '%s': row count differs",
@@ -1476,9 +1519,32 @@ static mlops_status seg_decode_into(mlops__fdata *data, const mlops__fdef *d,
             else
                 memset(col->valid + row0, 1, n_rows);
         }
+        filled[ci] = true;
     }
     if (st == MLOPS_E_NOTFOUND)
         st = MLOPS_OK;
+    /* A column the segment does not carry (added later, retyped, or a join
+     * key of a newer definition): null rows, and for strings empty ones, so
+     * the offsets stay in order and every cell is a string. */
+    for (size_t c = 0; c < t->n_cols && st == MLOPS_OK; c++) {
+        if (filled[c])
+            continue;
+        mlops__fcol *col = &t->cols[c];
+        if (col->type == MLOPS_FEATURE_STRING) {
+            st = mlops__reserve(env, (void **)&col->sdata, &col->scap, col->slen + n_rows + 1, 1);
+            if (st != MLOPS_OK)
+                break;
+            uint64_t *o = col->data;
+            for (size_t i = 0; i < n_rows; i++) {
+                col->sdata[col->slen] = 0;
+                o[row0 + i] = col->slen++;
+            }
+            o[row0 + n_rows] = col->slen;
+        }
+        st = mlops__fcol_alloc_valid(env, col, t->n_rows);
+        if (st == MLOPS_OK)
+            memset(col->valid + row0, 0, n_rows);
+    }
     mlops_bytes_free(&raw);
     return st;
 }
@@ -1550,7 +1616,7 @@ static mlops_status fdata_build(mlops__fdata **out, mlops_feature_store *fs,
         if (st != MLOPS_OK)
             break;
         size_t n = (size_t)l->v[i].n_rows;
-        st = seg_decode_into(data, d, &blob, row0, n, env);
+        st = seg_decode_into(data, d, &blob, row0, n, l->v[i].raw_len, env);
         mlops_bytes_free(&blob);
         row0 += n;
     }

@@ -138,7 +138,9 @@ mlops_status mlops__registry_head_encode(mlops__buf *out, const mlops_env *env, 
             uint8_t tmp[30];
             size_t k = mlops__varint_put(tmp, (uint64_t)(h->vers[i].version - pv));
             k += mlops__varint_put(tmp + k, h->vers[i].stage);
-            int64_t d = h->vers[i].stage_ms - pms;
+            /* deltas wrap (two's complement) like the decoder's sums: any
+             * stored time round-trips and nothing overflows */
+            int64_t d = (int64_t)((uint64_t)h->vers[i].stage_ms - (uint64_t)pms);
             k += mlops__varint_put(tmp + k, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
             pv = h->vers[i].version;
             pms = h->vers[i].stage_ms;
@@ -210,7 +212,7 @@ static mlops_status decode_vstates(reg_head *h, const mlops_env *env, const mlop
         reg_vstate *v = &h->vers[h->n_vers++];
         v->version = pv + (int64_t)dv;
         v->stage = (uint32_t)stage;
-        v->stage_ms = pms + (int64_t)((zms >> 1) ^ (~(zms & 1) + 1));
+        v->stage_ms = (int64_t)((uint64_t)pms + ((zms >> 1) ^ (~(zms & 1) + 1)));
         pv = v->version;
         pms = v->stage_ms;
         p += a + b + c;
@@ -641,7 +643,7 @@ mlops_status mlops__registry_head_query(int64_t *out, int64_t *last_out, const u
                     return mlops__error(MLOPS_E_CORRUPT,
                                         "registered model: malformed version list");
                 pv += (int64_t)dv;
-                pms += (int64_t)((zms >> 1) ^ (~(zms & 1) + 1));
+                pms = (int64_t)((uint64_t)pms + ((zms >> 1) ^ (~(zms & 1) + 1)));
                 if (kind == 1 && pv >= version) {
                     *out = pv == version ? pv : 0;
                     break; /* ascending: no need to read on */

@@ -182,7 +182,62 @@ def drift_profile():
     write("drift_profile", "categorical", cat.to_bytes())
 
 
+def csv():
+    # the first byte: schema (low 2 bits) and rows per read (next 2 bits)
+    files = {
+        "plain": b"user_id,event_timestamp,clicks\n1,2024-01-01T00:00:00Z,3\n2,1704067300,\n",
+        "typed": b"id,ts,score\n7,1704067200,0.5\n-3,2024-02-29T12:30:00.123456+01:00,1e-3\n"
+                 b"9223372036854775807,0,-inf\n",
+        "vectors": b"active,emb,n\ntrue,\"[1,2,3]\",4\nfalse,\"0.5;1;-2\",\nTRUE,,5\n",
+        "quoted": b'ts,name,v\n1,"a ""quoted"" name",\"[1, 2]\"\n2,"multi\nline",[3 4]\n'
+                  b'3,"",\n',
+        "crlf": b"a,b,c\r\n1,2,3\r\n\r\n4,5,6\r\n",
+        "no-final-newline": b"a,b\n1,2",
+        "blank-lines": b"a\n\n1\n\n\n2\n",
+        "utf8": "name,city\nJos\u00e9,Malm\u00f6\n\u00c5sa,\U0001F680\n".encode(),
+        "bad-utf8": b"a,b\n\xff,1\n",
+        "unclosed-quote": b'a,b\n1,"open\n',
+        "text-after-quote": b'a,b\n"x"y,1\n',
+        "quote-inside": b'a,b\n1,x"y\n',
+        "fewer-fields": b"a,b,c\n1,2\n",
+        "more-fields": b"a,b\n1,2,3\n",
+        "dup-header": b"a,a\n1,2\n",
+        "empty-header": b"a,,c\n1,2,3\n",
+        "empty": b"",
+        "bad-number": b"id,ts,x\n12abc,yesterday,1.2.3\n",
+        "bool-words": b"flag,emb,i\nyes,\"[1,2,3]\",1\nno,\"[1,2]\",2\n1,,3\n",
+    }
+    for i, (name, data) in enumerate(sorted(files.items())):
+        write("csv", name, bytes([i % 16]) + data)
+
+
+def names():
+    # the first byte picks the call (see fuzz_names.c), the rest is the name
+    calls = ["experiment", "param", "tag", "metric", "model", "alias", "model-tag", "view",
+             "feature", "column", "baseline", "rollout", "ab"]
+    samples = [b"churn-model", b"lr", b"a.b_c-d/e", b"", b" lead", b"x" * 300, b"caf\xc3\xa9",
+               b"r/m/x", b"a\x01b", b"\xff", b"..", b"models:/x", b"a@b", b"a:b", b"v@v2",
+               b"\xf0\x9f\x9a\x80"]
+    for i, call in enumerate(calls):
+        for j, name in enumerate(samples):
+            if (i + j) % 3 == 0 or j < 2:
+                write("names", "%s-%02d" % (call, j), bytes([i]) + name)
+
+
+def records():
+    # file_log, feature_segment and registry_records: real encodings written
+    # by the library (tests/fuzz/gen_seeds.c, built as fuzz_gen_seeds)
+    root = os.path.join(HERE, "..", "..")
+    for build in sorted(os.listdir(root)):
+        exe = os.path.join(root, build, "tests", "hardening", "fuzz_gen_seeds")
+        if os.path.exists(exe):
+            subprocess.run([exe, os.path.join(HERE, "corpus")], check=True)
+            return
+    print("record seeds skipped: build fuzz_gen_seeds first")
+
+
 if __name__ == "__main__":
-    for fn in (codec, zstd, utf8, store_uri, api_seq, run_filter, drift_profile):
+    for fn in (codec, zstd, utf8, store_uri, api_seq, run_filter, drift_profile, csv, names,
+               records):
         fn()
     sys.exit(0)

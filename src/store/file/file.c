@@ -475,6 +475,12 @@ static mlops_status window(file_backend *fb, uint64_t off, uint64_t need, const 
         return MLOPS_OK;
     }
     size_t want = need > READ_CHUNK ? (size_t)need : READ_CHUNK;
+    /* no bigger than what the log holds: a small store keeps a small buffer */
+    struct stat stt;
+    if (want > need && fb->io->fstat(fb->io->payload, fb->logfd, &stt) == 0 &&
+        (uint64_t)stt.st_size > off && (uint64_t)stt.st_size - off < want)
+        want = (uint64_t)stt.st_size - off < need ? (size_t)need
+                                                  : (size_t)((uint64_t)stt.st_size - off);
     mlops_status st = mlops__reserve(fb->base.env, (void **)&fb->rbuf.data, &fb->rbuf.cap, want, 1);
     if (st != MLOPS_OK)
         return st;
