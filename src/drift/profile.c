@@ -940,6 +940,34 @@ mlops_status mlops_drift_profile_summary(mlops_drift_profile_stats *out,
     return MLOPS_OK;
 }
 
+/* Quantiles q[0..nq) of a numeric profile with a finite value: exact from
+ * the raw values when they are complete, else from one sorted view of the
+ * sketch (one sort for all nq). */
+static mlops_status profile_quantiles(const mlops_drift_profile *p, const double *q, size_t nq,
+                                      double *out)
+{
+    if (p->raw_complete) {
+        double *tmp = mlops__malloc(p->env, p->nfinite * sizeof(double));
+        if (tmp == NULL)
+            return mlops__nomem();
+        size_t m = 0;
+        for (size_t i = 0; i < p->n_raw; i++)
+            if (isfinite(p->raw[i]))
+                tmp[m++] = p->raw[i];
+        mlops__quantiles_select(tmp, m, q, nq, out);
+        mlops__free(p->env, tmp);
+        return MLOPS_OK;
+    }
+    mlops__kll_view v;
+    mlops_status st = mlops__kll_view_make(&v, &p->kll);
+    if (st != MLOPS_OK)
+        return st;
+    for (size_t i = 0; i < nq; i++)
+        out[i] = mlops__kll_view_quantile(&v, q[i]);
+    mlops__kll_view_free(p->env, &v);
+    return MLOPS_OK;
+}
+
 mlops_status mlops_drift_profile_quantile(double *out, const mlops_drift_profile *p, double q)
 {
     if (out == NULL || p == NULL)
@@ -951,25 +979,7 @@ mlops_status mlops_drift_profile_quantile(double *out, const mlops_drift_profile
         return mlops__error(MLOPS_E_INVALID, "quantile %g is outside [0, 1]", q);
     if (p->nfinite == 0)
         return mlops__error(MLOPS_E_INSUFFICIENT, "column '%s' has no finite value", p->name);
-    if (p->raw_complete) {
-        double *tmp = mlops__malloc(p->env, p->nfinite * sizeof(double));
-        if (tmp == NULL)
-            return mlops__nomem();
-        size_t m = 0;
-        for (size_t i = 0; i < p->n_raw; i++)
-            if (isfinite(p->raw[i]))
-                tmp[m++] = p->raw[i];
-        mlops__quantiles_select(tmp, m, &q, 1, out);
-        mlops__free(p->env, tmp);
-        return MLOPS_OK;
-    }
-    mlops__kll_view v;
-    mlops_status st = mlops__kll_view_make(&v, &p->kll);
-    if (st != MLOPS_OK)
-        return st;
-    *out = mlops__kll_view_quantile(&v, q);
-    mlops__kll_view_free(p->env, &v);
-    return MLOPS_OK;
+    return profile_quantiles(p, &q, 1, out);
 }
 
 /* ---- serialization ---- */
@@ -1381,12 +1391,13 @@ mlops_status mlops_drift_profile_json(char **out, mlops_drift_profile *p)
         }
         mlops__jb_append(&b, ", \"quantiles\": {", 16);
         const double qs[] = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
+        double qv[7];
+        if (p->nfinite == 0 || profile_quantiles(p, qs, 7, qv) != MLOPS_OK)
+            for (int i = 0; i < 7; i++)
+                qv[i] = NAN;
         for (int i = 0; i < 7; i++) {
-            double q = NAN;
-            if (p->nfinite > 0 && mlops_drift_profile_quantile(&q, p, qs[i]) != MLOPS_OK)
-                q = NAN;
             mlops__jb_printf(&b, "%s\"%g\": ", i ? ", " : "", qs[i]);
-            mlops__json_f64(&b, q);
+            mlops__json_f64(&b, qv[i]);
         }
         mlops__jb_append(&b, "}, \"edges\": [", 13);
         for (size_t j = 0; p->edges_fixed && j < p->n_edges; j++) {
