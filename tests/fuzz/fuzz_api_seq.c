@@ -16,6 +16,7 @@
  * its I/O table (memfs.h), so an open, a few hundred operations and a
  * reopen cost microseconds: durability and real-disk behaviour are the
  * crash sweeps' job (tests/hardening), not this target's. */
+#include "bigalloc.h"
 #include "fuzz_common.h"
 #include "memfs.h"
 #include "store/store_internal.h"
@@ -128,7 +129,7 @@ static void setup(void)
     memset(model, 0, sizeof(model));
     model_gen = 0;
     memset(&alloc_counts, 0, sizeof(alloc_counts));
-    env = fz_env_new(&alloc_counts);
+    env = big_env_new(&alloc_counts); /* blobs go through libzstd */
     ntb = 0;
     memset(tb, 0, sizeof(tb));
     tb[0].name = "mem";
