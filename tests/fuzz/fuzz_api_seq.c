@@ -110,7 +110,7 @@ static tested tb[MAXB];
 static size_t ntb;
 static mlops_env *env;
 static fz_alloc alloc_counts;
-static memfs *mfs; /* the file backend's disk, emptied for every input */
+static memfs *mfs; /* the file backend's disk, new for every input */
 
 static void open_store(tested *t)
 {
@@ -123,9 +123,9 @@ static void open_store(tested *t)
 
 static void setup(void)
 {
-    if (mfs == NULL)
-        mfs = memfs_new();
-    memfs_reset(mfs);
+    /* made and freed within the execution: libFuzzer re-runs (and leak
+     * checks) every input that ends with more mallocs than frees */
+    mfs = memfs_new();
     memset(model, 0, sizeof(model));
     model_gen = 0;
     memset(&alloc_counts, 0, sizeof(alloc_counts));
@@ -149,6 +149,8 @@ static void teardown(void)
                atomic_load(&alloc_counts.live));
     FUZZ_CHECK(memfs_open_fds(mfs) == 0, "the file backend left %zu descriptors open",
                memfs_open_fds(mfs));
+    memfs_free(mfs);
+    mfs = NULL;
 }
 
 /* ---- operations ---- */

@@ -41,10 +41,9 @@ static bool documented(mlops_status st)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static memfs *mfs;
-    if (mfs == NULL)
-        mfs = memfs_new();
-    memfs_reset(mfs);
+    /* made and freed within the execution: libFuzzer re-runs (and leak
+     * checks) every input that ends with more mallocs than frees */
+    memfs *mfs = memfs_new();
     fz_in in = {data, size, 0};
     mlops_store_options o;
     mlops_store_options_init(&o, MLOPS_STORE_OPTIONS_VERSION);
@@ -95,5 +94,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(memfs_open_fds(mfs) == 0, "%zu descriptors left open", memfs_open_fds(mfs));
     }
     free(uri);
+    memfs_free(mfs);
     return 0;
 }
