@@ -8,6 +8,7 @@
 #            FUZZ_MAX_SECONDS caps the time, default none), then merge new
 #            coverage-increasing inputs back into tests/fuzz/corpus/<t>.
 # FUZZ_TARGETS limits the targets; FUZZ_JOBS runs that many at once (2).
+# tests/fuzz/<t>.options holds extra libFuzzer flags of a target.
 # Prints FIGURE fuzz_<t>_{execs,seconds,corpus,cov,crashes}=... per target.
 set -euo pipefail
 mode=${1:?usage: run-fuzz.sh ci|long}
@@ -37,6 +38,9 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 run_one() {
   local t=$1 exe="$build/tests/fuzz/fuzz_$t" seeds="tests/fuzz/corpus/$t"
   local dir="$work/$t" log="$work/$t.log" crashes=0 t0 t1
+  # per-target libFuzzer flags (tests/fuzz/<t>.options; '#' starts a comment)
+  local opts=()
+  [ -f "tests/fuzz/$t.options" ] && read -r -a opts < <(sed 's/#.*//' "tests/fuzz/$t.options" | tr '\n' ' ') || true
   mkdir -p "$dir/corpus" "$dir/artifacts"
   cp "$seeds"/* "$dir/corpus/" 2>/dev/null || true
   t0=$(date +%s.%N)
@@ -46,12 +50,12 @@ run_one() {
       echo "replay of $seeds failed:"; tail -30 "$work/$t.replay.log"; crashes=$((crashes + 1))
     fi
     # 2. a short fresh campaign
-    "$exe" -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=1 -timeout=30 \
+    "$exe" "${opts[@]}" -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=1 -timeout=30 \
       -rss_limit_mb=2048 -artifact_prefix="$dir/artifacts/" "$dir/corpus" >"$log" 2>&1 || true
   else
     local extra=()
     [ -n "${FUZZ_MAX_SECONDS:-}" ] && extra+=(-max_total_time="$FUZZ_MAX_SECONDS")
-    "$exe" -runs="${FUZZ_RUNS:-10000000}" "${extra[@]}" -print_final_stats=1 -timeout=30 \
+    "$exe" "${opts[@]}" -runs="${FUZZ_RUNS:-10000000}" "${extra[@]}" -print_final_stats=1 -timeout=30 \
       -rss_limit_mb=2048 -artifact_prefix="$dir/artifacts/" "$dir/corpus" >"$log" 2>&1 || true
     # keep only inputs that add coverage to the committed corpus
     "$exe" -merge=1 "$seeds" "$dir/corpus" >"$work/$t.merge.log" 2>&1 || true
