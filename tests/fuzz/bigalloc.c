@@ -37,8 +37,8 @@ static void *big_alloc(size_t size)
         if (slot == NULL)
             abort(); /* more live big blocks than zstd ever holds */
         size_t body = (rounded + PAGE - 1) & ~(size_t)(PAGE - 1);
-        uint8_t *m = mmap(NULL, body + PAGE, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        uint8_t *m =
+            mmap(NULL, body + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (m == MAP_FAILED)
             return NULL;
         if (mprotect(m + body, PAGE, PROT_NONE) != 0)

@@ -28,8 +28,8 @@ typedef struct mentry {
 struct mnode {
     bool dir;
     uint64_t ino;
-    int nlink; /* 0: unlinked (or removed directory) */
-    int opens; /* descriptors referring to it */
+    int nlink;   /* 0: unlinked (or removed directory) */
+    int opens;   /* descriptors referring to it */
     size_t slot; /* index in memfs.nodes */
     /* regular files */
     uint8_t *data;
@@ -620,9 +620,9 @@ memfs *memfs_new(void)
     if (fs == NULL)
         abort();
     pthread_mutex_init(&fs->mu, NULL);
-    fs->io = (mlops__io){fs,         m_open,    m_close,  m_pread, m_pwrite,  m_sync,
-                         m_sync,     m_ftruncate, m_fstat, m_fstatat, m_rename, m_unlink,
-                         m_mkdir,    m_lock,    m_list,   m_dup};
+    fs->io =
+        (mlops__io){fs,      m_open,    m_close,  m_pread,  m_pwrite, m_sync, m_sync, m_ftruncate,
+                    m_fstat, m_fstatat, m_rename, m_unlink, m_mkdir,  m_lock, m_list, m_dup};
     fs->root = node_new(fs, true, NULL);
     return fs;
 }

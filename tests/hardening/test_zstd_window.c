@@ -55,8 +55,8 @@ START_TEST(test_level1_stream_large)
     mlops__buf out;
     mlops__buf_init(&out, NULL);
     for (size_t off = 0; off < n; off += 65536)
-        tu_assert_ok(mlops__zstd_cstream_feed(z, p + off, n - off < 65536 ? n - off : 65536, 0,
-                                              &out));
+        tu_assert_ok(
+            mlops__zstd_cstream_feed(z, p + off, n - off < 65536 ? n - off : 65536, 0, &out));
     tu_assert_ok(mlops__zstd_cstream_feed(z, NULL, 0, 1, &out));
     mlops__zstd_cstream_free(z);
     mlops_bytes d;
@@ -109,7 +109,7 @@ static mlops_status frame_with_window(uint8_t wd)
 START_TEST(test_window_cap)
 {
     /* window descriptor: exponent << 3 | mantissa; log = 10 + exponent */
-    tu_assert_ok(frame_with_window(11 << 3));            /* 2^21: accepted */
+    tu_assert_ok(frame_with_window(11 << 3));                     /* 2^21: accepted */
     tu_assert_st(frame_with_window(11 << 3 | 1), MLOPS_E_TOOBIG); /* 2^21 + 2^18 */
     tu_assert_st(frame_with_window(12 << 3), MLOPS_E_TOOBIG);     /* 2^22 */
     tu_assert_st(frame_with_window(21 << 3), MLOPS_E_TOOBIG);     /* 2^31 */
