@@ -1354,6 +1354,10 @@ mlops_status mlops_drift_profile_deserialize(mlops_drift_profile **out, mlops_en
             sum += p->cats[i].c;
         if (sum + p->missing != p->count || p->edges != NULL || nhist != 0 || have_kll)
             BAD("categorical profile of '%s' has inconsistent counts", p->name);
+        /* numeric-only state: fixed edges promise a histogram (which
+         * serialize and compare read), raw values a numeric column */
+        if (p->edges_fixed || p->raw != NULL)
+            BAD("categorical profile of '%s' has fixed bin edges or raw values", p->name);
     }
     mlops__free(env, hist);
     *out = p;
