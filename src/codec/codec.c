@@ -15,7 +15,8 @@ size_t mlops__varint_put(uint8_t *out, uint64_t v)
 size_t mlops__varint_get(const uint8_t *p, size_t len, uint64_t *v)
 {
     uint64_t r = 0;
-    for (size_t i = 0; i < len && i < 10; i++) {
+    /* at most 10 bytes: the 10th either overflows or has no continuation bit */
+    for (size_t i = 0; i < len; i++) {
         uint64_t b = p[i];
         if (i == 9 && b > 1)
             return 0; /* would overflow 64 bits */
@@ -80,13 +81,13 @@ void mlops__rec_put_f64(mlops__rec_writer *w, uint32_t tag, double v)
 
 void mlops__rec_put_bytes(mlops__rec_writer *w, uint32_t tag, const void *p, size_t n)
 {
-    put_key(w, tag, MLOPS__REC_WIRE_BYTES);
-    if (w->st != MLOPS_OK)
-        return;
-    if (n > MLOPS__REC_MAX_SIZE) {
+    if (w->st == MLOPS_OK && n > MLOPS__REC_MAX_SIZE) {
         w->st = mlops__error(MLOPS_E_TOOBIG, "field of %zu bytes exceeds the record limit", n);
         return;
     }
+    put_key(w, tag, MLOPS__REC_WIRE_BYTES);
+    if (w->st != MLOPS_OK)
+        return;
     uint8_t tmp[10];
     size_t k = mlops__varint_put(tmp, n);
     w->st = mlops__buf_append(&w->buf, tmp, k);

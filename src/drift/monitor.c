@@ -543,9 +543,17 @@ static mlops_status evaluate_locked(mlops_drift_monitor *m, mlops_drift_report *
         return st;
     if (close) {
         int64_t now = mlops__now_ms(m->env);
+        /* everything that can fail comes before the record is stored */
+        al->cols = mlops__malloc(m->env, (r->n ? r->n : 1) * sizeof(mlops_drift_column));
+        if (al->cols == NULL) {
+            mlops_drift_report_free(r);
+            return mlops__nomem();
+        }
         if (m->store) {
             st = record_window(m, r, now);
             if (st != MLOPS_OK) {
+                mlops__free(m->env, al->cols);
+                al->cols = NULL;
                 mlops_drift_report_free(r);
                 return st;
             }
@@ -554,11 +562,6 @@ static mlops_status evaluate_locked(mlops_drift_monitor *m, mlops_drift_report *
         al->window = (int64_t)(m->store ? m->next_seq - 1 : (uint64_t)m->closed);
         al->cb = m->cb;
         al->payload = m->payload;
-        al->cols = mlops__malloc(m->env, (r->n ? r->n : 1) * sizeof(mlops_drift_column));
-        if (al->cols == NULL) {
-            mlops_drift_report_free(r);
-            return mlops__nomem();
-        }
         al->n = 0;
         for (size_t i = 0; i < r->n; i++) {
             size_t bi = 0;
@@ -647,13 +650,37 @@ static mlops_status feed(mlops_drift_monitor *m, const char *column, const doubl
             }
         }
     }
+    if (m->window_count > 0 && (double)(m->win_count[c] + n) >= m->window_count) {
+        /* this feed closes the window: add to a copy, so that a failure to
+         * evaluate or record leaves the window as it was (a failed feed
+         * changes nothing, and can be retried) */
+        mlops_drift_profile *t = NULL, *old = m->cur[c];
+        st = mlops__drift_profile_clone(&t, old);
+        if (st == MLOPS_OK)
+            st = values ? mlops_drift_profile_add(t, values, n)
+                        : mlops_drift_profile_add_strings(t, strs, n);
+        if (st != MLOPS_OK) {
+            mlops_drift_profile_free(t);
+            goto out;
+        }
+        m->cur[c] = t;
+        uint64_t wc = m->win_count[c];
+        m->win_count[c] += n;
+        st = evaluate_locked(m, NULL, true, &a2);
+        if (st != MLOPS_OK) {
+            m->cur[c] = old;
+            m->win_count[c] = wc;
+            mlops_drift_profile_free(t);
+        } else {
+            mlops_drift_profile_free(old);
+        }
+        goto out;
+    }
     st = values ? mlops_drift_profile_add(m->cur[c], values, n)
                 : mlops_drift_profile_add_strings(m->cur[c], strs, n);
     if (st != MLOPS_OK)
         goto out;
     m->win_count[c] += n;
-    if (m->window_count > 0 && (double)m->win_count[c] >= m->window_count)
-        st = evaluate_locked(m, NULL, true, &a2);
 out:
     pthread_mutex_unlock(&m->mu);
     mlops_status s1 = deliver(&a1, NULL), s2 = deliver(&a2, NULL);

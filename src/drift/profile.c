@@ -463,6 +463,55 @@ static mlops_status cat_add(mlops_drift_profile *p, const char *s, size_t len, u
     return MLOPS_OK;
 }
 
+static void swap_profiles(mlops_drift_profile *a, mlops_drift_profile *b);
+
+/* Add validated strings. With bumped (room for one entry per non-NULL
+ * value), a failure undoes the call: no prune can happen (the caller
+ * checked), so new categories sit at the end and are dropped, counts of
+ * existing ones are taken back, and the index is rebuilt in place. */
+static mlops_status add_strings_to(mlops_drift_profile *p, const char *const *values, size_t n,
+                                   uint32_t *bumped)
+{
+    size_t n_cats0 = p->n_cats, nb = 0;
+    uint64_t count0 = p->count, missing0 = p->missing;
+    mlops_status st = MLOPS_OK;
+    for (size_t i = 0; i < n && st == MLOPS_OK; i++) {
+        if (values[i] == NULL) {
+            p->missing++;
+        } else {
+            size_t len = strlen(values[i]);
+            long k = bumped ? mlops__drift_cat_find(p, values[i], len) : -1;
+            if (k >= 0 && (size_t)k < n_cats0) {
+                p->cats[k].c++;
+                bumped[nb++] = (uint32_t)k;
+            } else {
+                st = cat_add(p, values[i], len, 1);
+            }
+        }
+        if (st == MLOPS_OK)
+            p->count++;
+    }
+    if (st == MLOPS_OK || bumped == NULL)
+        return st;
+    for (size_t j = 0; j < nb; j++)
+        p->cats[bumped[j]].c--;
+    for (size_t k = n_cats0; k < p->n_cats; k++)
+        mlops__free(p->env, p->cats[k].s);
+    p->n_cats = n_cats0;
+    p->count = count0;
+    p->missing = missing0;
+    size_t cap = p->index_cap;
+    if (p->index)
+        memset(p->index, 0, cap * sizeof(uint32_t));
+    for (size_t k = 0; k < p->n_cats; k++) {
+        size_t i = (size_t)cat_hash(p->cats[k].s, p->cats[k].len) & (cap - 1);
+        while (p->index[i] != 0)
+            i = (i + 1) & (cap - 1);
+        p->index[i] = (uint32_t)(k + 1);
+    }
+    return st;
+}
+
 mlops_status mlops_drift_profile_add_strings(mlops_drift_profile *p, const char *const *values,
                                              size_t n)
 {
@@ -482,17 +531,29 @@ mlops_status mlops_drift_profile_add_strings(mlops_drift_profile *p, const char 
             return mlops__error(MLOPS_E_INVALID, "value %zu of column '%s' is not valid UTF-8", i,
                                 p->name);
     }
-    for (size_t i = 0; i < n; i++) {
-        if (values[i] == NULL) {
-            p->missing++;
-        } else {
-            mlops_status st = cat_add(p, values[i], strlen(values[i]), 1);
-            if (st != MLOPS_OK)
-                return st;
-        }
-        p->count++;
+    /* All or nothing (a failed call changes nothing). A call that may
+     * prune (which folds categories into "other") works on a copy;
+     * otherwise new categories are appended and undone on failure. */
+    size_t nv = 0;
+    for (size_t i = 0; i < n; i++)
+        nv += values[i] != NULL;
+    if (p->n_cats + nv >= 2 * (size_t)p->max_cat) {
+        mlops_drift_profile *t = NULL;
+        mlops_status st = mlops__drift_profile_clone(&t, p);
+        if (st != MLOPS_OK)
+            return st;
+        st = add_strings_to(t, values, n, NULL);
+        if (st == MLOPS_OK)
+            swap_profiles(p, t);
+        mlops_drift_profile_free(t);
+        return st;
     }
-    return MLOPS_OK;
+    uint32_t *bumped = NULL;
+    if (nv > 0 && (bumped = mlops__malloc(p->env, nv * sizeof(uint32_t))) == NULL)
+        return mlops__nomem();
+    mlops_status st = add_strings_to(p, values, n, bumped);
+    mlops__free(p->env, bumped);
+    return st;
 }
 
 /* ---- edges and histograms ---- */

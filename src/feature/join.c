@@ -612,11 +612,11 @@ static mlops_status refset_parse(refset *rs, mlops_feature_store *fs, const char
         rs->refs[i].feat = k;
         mlops__buf b;
         mlops__buf_init(&b, fs->env);
-        if (full_names)
-            mlops__buf_printf(&b, "%s__%s", vname, colon + 1);
-        else
-            mlops__buf_printf(&b, "%s", colon + 1);
-        rs->refs[i].out_name = mlops__buf_take_str(&b);
+        /* a failed append leaves the buffer empty: the column would be
+         * named "" */
+        mlops_status bst = full_names ? mlops__buf_printf(&b, "%s__%s", vname, colon + 1)
+                                      : mlops__buf_printf(&b, "%s", colon + 1);
+        rs->refs[i].out_name = bst == MLOPS_OK ? mlops__buf_take_str(&b) : NULL;
         mlops__buf_free(&b);
         rs->n_refs++;
         if (rs->refs[i].out_name == NULL)

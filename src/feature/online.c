@@ -501,14 +501,22 @@ typedef struct writer {
     uint32_t *pidx; /* open addressing over the pending values: PIDX_SIZE slots */
     mlops__buf enc;
     uint64_t written;
+    /* the materialization state, written with the last batch when the
+     * online store is the offline one (so both land together); 0: none */
+    uint8_t mat_key[160], mat_val[9];
+    size_t mat_klen;
 } writer;
 
-static mlops_status writer_flush(writer *w)
+static mlops_status writer_flush_ex(writer *w, bool last)
 {
     mlops_status st = MLOPS_OK;
-    if (w->n_pending == 0)
+    bool mat = last && w->mat_klen > 0;
+    if (w->n_pending == 0 && !mat)
         return MLOPS_OK;
-    st = mlops_store_apply(w->on->online, w->batch);
+    if (mat)
+        st = mlops_batch_put(w->batch, w->mat_key, w->mat_klen, w->mat_val, 9);
+    if (st == MLOPS_OK)
+        st = mlops_store_apply(w->on->online, w->batch);
     for (size_t i = 0; i < w->n_pending; i++) {
         if (st == MLOPS_OK) {
             mlops_status s2 = ov_put(w->on->env, w->ov, w->pending[i], w->pend_hash[i]);
@@ -525,6 +533,11 @@ static mlops_status writer_flush(writer *w)
     memset(w->pidx, 0xff, PIDX_SIZE * sizeof(uint32_t));
     mlops_batch_clear(w->batch);
     return st;
+}
+
+static mlops_status writer_flush(writer *w)
+{
+    return writer_flush_ex(w, false);
 }
 
 /* Offer one entity's new value; skipped if the stored one is newer. Takes v. */
@@ -693,7 +706,7 @@ static mlops_status write_rows(writer *w, const mlops__fcol *const *kc, const ml
         st = writer_offer(w, v);
     }
     if (st == MLOPS_OK)
-        st = writer_flush(w);
+        st = writer_flush_ex(w, true);
     return st;
 }
 
@@ -750,6 +763,12 @@ mlops_status mlops_feature_online_materialize(uint64_t *written_out, mlops_featu
         st = writer_init(&w, on, ov);
         have_w = true;
     }
+    bool same_store = on->online == on->fs->store;
+    if (st == MLOPS_OK && same_store) {
+        w.mat_klen = mlops__fkey(w.mat_key, 'm', view);
+        w.mat_val[0] = 1;
+        mlops__put_u64le(w.mat_val + 1, (uint64_t)end_us);
+    }
     if (st == MLOPS_OK) {
         const mlops_feature_table *t = data->t;
         const mlops__fcol *kc[MLOPS_FEATURE_MAX_KEYS];
@@ -768,7 +787,7 @@ mlops_status mlops_feature_online_materialize(uint64_t *written_out, mlops_featu
             mlops__free(env, feat);
         }
     }
-    if (st == MLOPS_OK)
+    if (st == MLOPS_OK && !same_store)
         st = put_mat_state(on, view, end_us);
     if (st == MLOPS_OK && written_out)
         *written_out = w.written;

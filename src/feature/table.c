@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "feature/feature_internal.h"
 
@@ -54,6 +55,8 @@ bool mlops__ftype_parse(const char *s, uint32_t *type, uint32_t *dim)
         *type = MLOPS_FEATURE_BOOL;
     else if (strncmp(s, "float32[", 8) == 0 || strncmp(s, "float32_vector[", 15) == 0) {
         const char *p = strchr(s, '[') + 1;
+        if (*p < '0' || *p > '9')
+            return false; /* strtoul would skip blanks and wrap a '-' */
         char *end = NULL;
         errno = 0;
         unsigned long v = strtoul(p, &end, 10);
@@ -506,8 +509,9 @@ bool mlops__parse_ts(const char *s, size_t n, int64_t *us)
     if (dot) {
         size_t rest = n - ilen - 1;
         size_t k = frac_us(dot + 1, rest, &frac);
-        if (k != rest || (k == 0 && ilen == 0))
-            return false;
+        bool int_digits = !(ilen == 0 || (ilen == 1 && (s[0] == '-' || s[0] == '+')));
+        if (k != rest || (k == 0 && !int_digits))
+            return false; /* "." and "-." have no digits at all */
     }
     bool neg = s[0] == '-';
     *us = secs * 1000000 + (neg ? -frac : frac);
@@ -663,6 +667,7 @@ struct mlops__csv {
     char **names;
     mlops__buf field;   /* current field */
     bool done;
+    int read_errno;     /* a failed read (not the end of the file) */
 };
 
 static int csv_getc(mlops__csv *r)
@@ -673,6 +678,8 @@ static int csv_getc(mlops__csv *r)
         r->len = fread(r->buf, 1, sizeof(r->buf), r->f);
         r->pos = 0;
         if (r->len == 0) {
+            if (ferror(r->f))
+                r->read_errno = errno ? errno : EIO;
             r->eof = true;
             return -1;
         }
@@ -688,9 +695,15 @@ static int csv_peek(mlops__csv *r)
     return c;
 }
 
+static mlops_status csv_read_error(const mlops__csv *r)
+{
+    return mlops__error(MLOPS_E_IO, "cannot read '%s' after line %llu: %s", r->path,
+                        (unsigned long long)r->line, strerror(r->read_errno));
+}
+
 /* Read one field into r->field. *end_out: 0 more fields, 1 end of record,
  * 2 end of file. *quoted_out tells whether it was quoted. */
-static mlops_status csv_field(mlops__csv *r, size_t colno, int *end_out, bool *quoted_out)
+static mlops_status csv_field_text(mlops__csv *r, size_t colno, int *end_out, bool *quoted_out)
 {
     r->field.len = 0;
     *quoted_out = false;
@@ -748,6 +761,16 @@ static mlops_status csv_field(mlops__csv *r, size_t colno, int *end_out, bool *q
     return MLOPS_OK;
 }
 
+/* A read error ends the input like the end of the file: report it instead
+ * of whatever the truncated text looks like. */
+static mlops_status csv_field(mlops__csv *r, size_t colno, int *end_out, bool *quoted_out)
+{
+    mlops_status st = csv_field_text(r, colno, end_out, quoted_out);
+    if (r->read_errno && (st != MLOPS_OK || *end_out == 2))
+        return csv_read_error(r);
+    return st;
+}
+
 mlops_status mlops__csv_open(mlops__csv **out, const mlops_env *env, const char *path)
 {
     *out = NULL;
@@ -779,7 +802,7 @@ mlops_status mlops__csv_open(mlops__csv **out, const mlops_env *env, const char 
         st = csv_field(r, r->n_cols + 1, &end, &q);
         if (st != MLOPS_OK)
             goto fail;
-        if (end == 2 && r->n_cols == 0 && r->field.len == 0) {
+        if (end == 2 && r->n_cols == 0 && r->field.len == 0 && !q) {
             st = mlops__error(MLOPS_E_INVALID, "%s: the file is empty (a header is needed)", path);
             goto fail;
         }
@@ -842,6 +865,8 @@ mlops_status mlops__csv_read(mlops__csv *r, mlops_feature_table **t_out, size_t 
             continue;
         }
         if (c < 0) {
+            if (r->read_errno)
+                st = csv_read_error(r);
             r->done = true;
             break;
         }
@@ -1011,6 +1036,18 @@ mlops_status mlops_feature_table_write_csv(const mlops_feature_table *t, const c
 {
     if (t == NULL || path == NULL)
         return mlops__error(MLOPS_E_INVALID, "NULL argument");
+    /* a device or pipe (/dev/stdout, /dev/null, a FIFO) is written in place:
+     * renaming a temporary file over it would replace the device */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        FILE *f = fopen(path, "wb");
+        if (f == NULL)
+            return mlops__error(MLOPS_E_IO, "cannot write '%s': %s", path, strerror(errno));
+        mlops_status st = mlops__table_write_csv_file(t, f);
+        if (fclose(f) != 0 && st == MLOPS_OK)
+            st = mlops__error(MLOPS_E_IO, "cannot write '%s': %s", path, strerror(errno));
+        return st;
+    }
     size_t plen = strlen(path);
     char *tmp = mlops__malloc(t->env, plen + 8);
     if (tmp == NULL)

@@ -1531,6 +1531,24 @@ static mlops_status bless_edit(reg_version *v, const mlops_env *env, void *arg)
     return MLOPS_OK;
 }
 
+/* Add the blessing to a transition's batch, under a compare-and-set on the
+ * version record. */
+static mlops_status txn_bless(txn *t, const char *model, int64_t version, const blessing *b)
+{
+    reg_version v = {0};
+    uint8_t key[REG_KEY_MAX];
+    size_t klen = mlops__registry_key_num(key, 'v', model, (uint64_t)version);
+    mlops_status st = version_load(t->reg, model, version, &v);
+    if (st == MLOPS_OK)
+        st = bless_edit(&v, t->reg->env, (void *)b);
+    if (st == MLOPS_OK)
+        st = mlops_batch_require_version(t->batch, key, klen, v.store_version);
+    if (st == MLOPS_OK)
+        st = txn_put_version(t, &v);
+    mlops__registry_version_free(t->reg->env, &v);
+    return st;
+}
+
 static mlops_status take_report(char **report_out, mlops__buf *report)
 {
     if (report_out == NULL)
@@ -1667,17 +1685,21 @@ mlops_status mlops_registry_promote(char **report_out, mlops_registry *reg, cons
         st = version_missing(&h0, version);
     if (st == MLOPS_OK && ng)
         st = gates_eval(reg, &h0, version, g, ng, opts->baseline_alias, &report, &res);
+    /* The decision is kept with the version (its "blessing"), either way:
+     * a refusal (or a version already in the stage) on its own, a pass in
+     * the same atomic batch as the transition. */
+    blessing b = {0};
+    bool bless_in_txn = false;
     if (st == MLOPS_OK && ng) {
-        /* The decision is kept with the version (its "blessing"), either way. */
-        blessing b = {res.passed ? 1 : -1, mlops__now_ms(env), (const char *)report.data,
-                      res.baseline, stage};
-        mlops_status nul = mlops__buf_putc(&report, 0);
-        if (nul == MLOPS_OK) {
+        b = (blessing){res.passed ? 1 : -1, mlops__now_ms(env), NULL, res.baseline, stage};
+        st = mlops__buf_putc(&report, 0);
+        if (st == MLOPS_OK) {
             report.len--;
             b.report = (const char *)report.data;
-            st = version_edit(reg, model, version, bless_edit, &b);
-        } else {
-            st = nul;
+            if (res.passed && vs0->stage != stage)
+                bless_in_txn = true;
+            else
+                st = version_edit(reg, model, version, bless_edit, &b);
         }
     }
     if (st == MLOPS_OK && !res.passed)
@@ -1711,6 +1733,8 @@ mlops_status mlops_registry_promote(char **report_out, mlops_registry *reg, cons
         }
         if (st == MLOPS_OK)
             st = txn_begin(&t, reg, &h, opts->user);
+        if (st == MLOPS_OK && bless_in_txn)
+            st = txn_bless(&t, model, version, &b);
         if (st == MLOPS_OK)
             st = apply_transition(&t, version, stage, !opts->keep_existing, opts->reason);
         if (st == MLOPS_OK)

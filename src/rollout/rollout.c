@@ -685,12 +685,14 @@ mlops_status mlops__rollout_create_with(mlops_rollout **out, mlops_store *store,
     }
     if (st != MLOPS_OK)
         goto out;
+    /* The rollout is stored: from here on nothing may fail. The version is
+     * informational (every write re-reads the state), so a failed read of
+     * it leaves 0, as control() does. */
     uint64_t ver = 0;
     mlops_bytes v = {0};
-    if ((st = mlops_store_get(&v, &ver, store, key.data, key.len)) != MLOPS_OK)
-        goto out;
+    if (mlops_store_get(&v, &ver, store, key.data, key.len) == MLOPS_OK)
+        r->st_version = ver;
     mlops_bytes_free(&v);
-    r->st_version = ver;
     publish(r, s);
     *out = r;
     r = NULL;

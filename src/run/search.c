@@ -70,7 +70,6 @@ typedef struct runrec {
     const char *exp_id, *name, *parent, *user;
     uint32_t status, lifecycle;
     int64_t start, end;
-    bool has_info;
     ritem *items[N_KINDS]; /* into the list's pool, set once loading is done */
     size_t off[N_KINDS], nitems[N_KINDS];
 } runrec;
@@ -225,7 +224,6 @@ static int load_cb(const uint8_t *key, size_t key_len, const uint8_t *value, siz
         st = MLOPS_OK;
     if (st == MLOPS_OK)
         finish_run(l, r, first);
-    r->has_info = true;
     l->n++;
     l->st = st;
     return st != MLOPS_OK;
@@ -357,13 +355,15 @@ static mlops_status quoted(parser *p, const char **out, char q)
     for (;;) {
         char c = p->s[p->pos];
         if (c == '\0') {
-            st = perr(p, start, "unterminated quoted text starting with %c", q == '`' ? "`"
+            st = perr(p, start, "unterminated quoted text starting with %s", q == '`' ? "`"
                                                                                    : q == '"' ? "\"" : "'");
             break;
         }
         if (c == q) {
             if (p->s[p->pos + 1] == q) {
                 st = mlops__buf_putc(&b, (uint8_t)q);
+                if (st != MLOPS_OK)
+                    break; /* a lost quote would change the value */
                 p->pos += 2;
                 continue;
             }
@@ -917,10 +917,16 @@ static uint64_t query_hash(const mlops_search_options *o)
 {
     uint64_t h = mlops__xxh3_64(o->filter ? o->filter : "", o->filter ? strlen(o->filter) : 0,
                                 o->view);
-    for (size_t i = 0; i < o->n_order_by; i++)
-        h = mlops__xxh3_64(o->order_by[i], strlen(o->order_by[i]), h + 1);
-    for (size_t i = 0; i < o->n_experiment_ids; i++)
-        h = mlops__xxh3_64(o->experiment_ids[i], strlen(o->experiment_ids[i]), h + 2);
+    /* NULL elements are refused (order keys) or match nothing (experiments)
+     * later; hash them as empty text */
+    for (size_t i = 0; i < o->n_order_by; i++) {
+        const char *k = o->order_by[i] ? o->order_by[i] : "";
+        h = mlops__xxh3_64(k, strlen(k), h + 1);
+    }
+    for (size_t i = 0; i < o->n_experiment_ids; i++) {
+        const char *e = o->experiment_ids[i] ? o->experiment_ids[i] : "";
+        h = mlops__xxh3_64(e, strlen(e), h + 2);
+    }
     return mlops__xxh3_64(&o->max_results, sizeof(o->max_results), h);
 }
 
@@ -1008,8 +1014,6 @@ mlops_status mlops_run_search(mlops_run_list **out, mlops_store *store,
     }
     for (size_t i = 0; st == MLOPS_OK && i < l->n; i++) {
         const runrec *r = &l->runs[i];
-        if (!r->has_info)
-            continue;
         if (view == MLOPS_VIEW_ACTIVE && r->lifecycle != MLOPS_LIFECYCLE_ACTIVE)
             continue;
         if (view == MLOPS_VIEW_DELETED && r->lifecycle != MLOPS_LIFECYCLE_DELETED)
@@ -1076,7 +1080,7 @@ mlops_status mlops_run_list_get(mlops_run_list **out, mlops_store *store, const 
     st = mlops_store_scan_prefix(store, k.b, k.n, load_cb, l);
     if (st == MLOPS_E_CALLBACK)
         st = l->st;
-    if (st == MLOPS_OK && (l->n != 1 || !l->runs[0].has_info))
+    if (st == MLOPS_OK && l->n != 1)
         st = mlops__error(MLOPS_E_NOTFOUND, "no run with id '%s' in this store", run_id);
     if (st == MLOPS_OK) {
         sort_items(l);

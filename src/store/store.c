@@ -827,25 +827,21 @@ mlops_status mlops_store_blob_get(mlops_bytes *out, mlops_store *store, const ml
         mlops_blob_reader_free(r);
         return mlops__nomem();
     }
+    /* The reader returns at most the recorded size in all, and its end (n 0
+     * with MLOPS_OK) only once that many bytes matched the content hash;
+     * a short or damaged blob is MLOPS_E_CORRUPT from the reader. */
     size_t pos = 0;
     for (;;) {
         size_t n = 0;
-        uint8_t extra[1];
-        /* read one byte past the recorded size so over-long blobs are caught */
+        uint8_t end[1];
         if (pos < size)
             st = mlops_blob_reader_read(&n, r, buf + pos, (size_t)size - pos);
         else
-            st = mlops_blob_reader_read(&n, r, extra, 1);
+            st = mlops_blob_reader_read(&n, r, end, 1); /* verifies an empty blob */
         if (st != MLOPS_OK || n == 0)
             break;
-        if (pos >= size) {
-            st = mlops__error(MLOPS_E_CORRUPT, "blob is longer than its recorded size");
-            break;
-        }
         pos += n;
     }
-    if (st == MLOPS_OK && pos != size)
-        st = mlops__error(MLOPS_E_CORRUPT, "blob is shorter than its recorded size");
     mlops_blob_reader_free(r);
     if (st != MLOPS_OK) {
         mlops__free(store->env, buf);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include "feature/feature_internal.h"
 #include "testutil.h"
@@ -697,6 +699,21 @@ START_TEST(test_csv)
     ck_assert_str_eq(mlops_feature_table_string(NULL, back, 3, 0), "2.5");
     ck_assert_ptr_null(mlops_feature_table_string(NULL, back, 3, 1));
     mlops_feature_table_free(back);
+    /* a FIFO (or /dev/null) is written in place, never replaced by a file */
+    sprintf(op, "%s/fifo", dir);
+    ck_assert_int_eq(mkfifo(op, 0600), 0);
+    int rfd = open(op, O_RDONLY | O_NONBLOCK);
+    ck_assert_int_ge(rfd, 0);
+    tu_assert_ok(mlops_feature_table_write_csv(out, op));
+    struct stat sb;
+    ck_assert_int_eq(stat(op, &sb), 0);
+    ck_assert(S_ISFIFO(sb.st_mode));
+    char got[4096];
+    ssize_t gn = read(rfd, got, sizeof(got) - 1);
+    ck_assert_int_gt(gn, 0);
+    got[gn] = 0;
+    ck_assert_ptr_nonnull(strstr(got, "hello, world"));
+    close(rfd);
     free(op);
     mlops_feature_table_free(out);
     mlops_feature_table_free(e);

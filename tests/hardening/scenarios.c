@@ -354,4 +354,7 @@ static bool run_idempotent(size_t i, int scale)
 const sweep_scenario scenario_run = {"run",     run_n,          run_step, run_release,
                                      run_state, run_idempotent, {0}};
 
-const sweep_scenario *const all_scenarios[] = {&scenario_store, &scenario_run, NULL};
+const sweep_scenario *const all_scenarios[] = {&scenario_store,    &scenario_run,
+                                               &scenario_registry, &scenario_features,
+                                               &scenario_drift,    &scenario_rollout,
+                                               NULL};

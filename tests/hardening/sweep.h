@@ -25,6 +25,7 @@ typedef struct sweep_ctx {
     uint32_t sync;  /* MLOPS_SYNC_*; 0: NORMAL */
     int scale;      /* 0: small (allocation sweeps); 1: the full reference workload */
     char *ids[SWEEP_MAX_IDS]; /* strings made by steps (experiment ids...), env-allocated */
+    tu_clock *clk;  /* the env's clock, which steps may set (sweep_set_time); NULL: fixed */
 } sweep_ctx;
 
 /* Run step i (0 opens the store). Each step is one acknowledged unit: one
@@ -65,6 +66,11 @@ void sweep_release(const sweep_scenario *sc, sweep_ctx *c);
  * under it for every run. */
 sweep_result sweep_run(const sweep_scenario *sc, const char *backend, bool persistent);
 
+/* Fail every stride-th allocation only (1, 1+s, 1+2s, ...): SWEEP_STRIDE,
+ * else 8 under valgrind, else 1 (every allocation). The short form under
+ * valgrind and the sanitizers samples; the plain gcc run fails every one. */
+long sweep_stride(void);
+
 /* A hash of every key and value in the store (versions excluded). Runs of
  * 32 or more lowercase hex digits (random run ids, content addresses) are
  * replaced by a placeholder and the pairs sorted, so two runs of a scenario
@@ -73,6 +79,23 @@ uint64_t sweep_state_hash(mlops_store *s);
 
 /* The scenario's state function, or the raw hash. */
 uint64_t sweep_scenario_state(const sweep_scenario *sc, mlops_store *s);
+
+/* Set the env clock to T0 + ms (a step that needs time to pass sets it
+ * absolutely, so a step run again sees the same time). */
+void sweep_set_time(sweep_ctx *c, int64_t ms);
+
+/* The clock every sweep starts at, in nanoseconds. */
+#define SWEEP_T0_NS 1700000000000000000LL
+
+/* Helpers for state functions: the number of raw keys, and a hash of a
+ * string (NULL hashes apart from "") or of text with every run of 32 or
+ * more lowercase hex digits (random ids, content addresses) masked. */
+uint64_t sweep_key_count(mlops_store *s);
+uint64_t sweep_hash_str(uint64_t h, const char *s);
+uint64_t sweep_hash_text(uint64_t h, const char *text);
+
+/* Fail a step's own check: MLOPS_E_INTERNAL with a formatted message. */
+mlops_status sweep_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Open file descriptors of this process. */
 int sweep_fd_count(void);

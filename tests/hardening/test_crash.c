@@ -36,20 +36,19 @@ typedef struct reference {
     long ops, reads;
 } reference;
 
-#define T0_NS 1700000000000000000LL
-
-static int64_t fixed_clock(void *payload)
+static int64_t ctx_clock(void *payload)
 {
-    (void)payload;
-    return T0_NS;
+    return ((const tu_clock *)payload)->now_ns;
 }
 
-/* An env with the fixed clock (no Check helpers: used in children too). */
-static mlops_env *clock_env(void)
+/* An env reading clk (no Check helpers: used in children too). */
+static mlops_env *clock_env(tu_clock *clk)
 {
+    clk->now_ns = SWEEP_T0_NS;
     mlops_env_options o;
     mlops_env_options_init(&o, MLOPS_ENV_OPTIONS_VERSION);
-    o.clock_fn = fixed_clock;
+    o.clock_fn = ctx_clock;
+    o.clock_payload = clk;
     mlops_env *env = NULL;
     if (mlops_env_create(&env, &o) != MLOPS_OK)
         abort();
@@ -94,10 +93,11 @@ static void make_reference(const sweep_scenario *sc, reference *r, uint32_t sync
     char *dir = new_store(uri, sizeof(uri));
     fault_io f;
     fault_io_init(&f);
-    tu_clock clk = {1700000000000000000LL};
+    tu_clock clk = {SWEEP_T0_NS};
     tu_alloc a = {0};
     sweep_ctx c = {0};
     c.env = tu_env_new(&a, &clk);
+    c.clk = &clk;
     c.uri = uri;
     c.io = &f.io;
     c.sync = sync;
@@ -115,8 +115,9 @@ static void make_reference(const sweep_scenario *sc, reference *r, uint32_t sync
     {
         sweep_ctx m = {0};
         tu_alloc ma = {0};
-        tu_clock mclk = {1700000000000000000LL};
+        tu_clock mclk = {SWEEP_T0_NS};
         m.env = tu_env_new(&ma, &mclk);
+        m.clk = &mclk;
         m.uri = "mem:";
         m.scale = scale;
         for (size_t i = 0; i < r->ns; i++) {
@@ -143,7 +144,9 @@ static void make_reference(const sweep_scenario *sc, reference *r, uint32_t sync
     fault_io_init(&f);
     f.mode = FIO_READ_ERRNO;
     sweep_ctx c2 = {0};
-    c2.env = clock_env();
+    tu_clock clk2;
+    c2.env = clock_env(&clk2);
+    c2.clk = &clk2;
     c2.uri = uri;
     c2.io = &f.io;
     c2.sync = sync;
@@ -181,7 +184,9 @@ static int run_child(const sweep_scenario *sc, const char *uri, const fault_io *
         fault_io f = *proto;
         f.io.payload = &f;
         sweep_ctx c = {0};
-        c.env = clock_env();
+        tu_clock clk;
+        c.env = clock_env(&clk);
+        c.clk = &clk;
         c.uri = uri;
         c.io = &f.io;
         c.sync = sync;
@@ -364,9 +369,10 @@ static void fault_sweep(const sweep_scenario *sc)
                 f.only_writes = kd->only_writes;
                 f.only_syncs = kd->only_syncs;
                 tu_alloc a = {0};
-                tu_clock clk = {1700000000000000000LL};
+                tu_clock clk = {SWEEP_T0_NS};
                 sweep_ctx c = {0};
                 c.env = tu_env_new(&a, &clk);
+                c.clk = &clk;
                 c.uri = uri;
                 c.io = &f.io;
                 c.sync = MLOPS_SYNC_FULL;

@@ -20,7 +20,7 @@
 #define PROCS 3
 #define PROC_OPS 150
 
-static long figure_thread_ops, figure_proc_ops, figure_busy, figure_retries;
+static long figure_thread_ops, figure_proc_ops, figure_busy, figure_retries, figure_module_ops;
 
 typedef struct shared {
     mlops_store *s;
@@ -313,6 +313,252 @@ START_TEST(processes_file)
 }
 END_TEST
 
+/* ---- one monitor fed by many threads (D-catalogue, C1) ---- */
+
+#define MON_THREADS 4
+#define MON_CHUNKS 25
+#define MON_CHUNK 100
+#define MON_WINDOW 1000
+
+typedef struct mon_arg {
+    mlops_drift_monitor *m;
+    int id;
+    mlops_status st;
+} mon_arg;
+
+static int count_alert(const mlops_drift_column *col, int64_t window, void *payload)
+{
+    (void)col, (void)window;
+    atomic_fetch_add((atomic_int *)payload, 1);
+    return 0;
+}
+
+static void *mon_worker(void *p)
+{
+    mon_arg *a = p;
+    double x[MON_CHUNK];
+    for (int c = 0; c < MON_CHUNKS && a->st == MLOPS_OK; c++) {
+        for (int i = 0; i < MON_CHUNK; i++)
+            x[i] = 3.0 + (double)((a->id * 7919 + c * 104729 + i * 31) % 1000) / 1000.0;
+        a->st = mlops_drift_monitor_feed(a->m, "x", x, MON_CHUNK);
+    }
+    return NULL;
+}
+
+/* Count windows close after exactly MON_WINDOW values when every feed adds
+ * a whole chunk: all values fed by the threads must close exactly
+ * total / MON_WINDOW windows, recorded once each with consecutive indices
+ * (no lost feed, no duplicate or skipped window), and the drift alert
+ * fires once (the column crosses its threshold in the first window and
+ * stays drifted). */
+START_TEST(monitor_threads)
+{
+    char *dir = tu_tempdir();
+    char uri[4200];
+    snprintf(uri, sizeof(uri), "file:%s/s", dir);
+    mlops_store *s = NULL;
+    tu_assert_ok(mlops_store_open(&s, NULL, uri, NULL));
+    double base[2000];
+    for (int i = 0; i < 2000; i++)
+        base[i] = (double)(i % 1000) / 1000.0;
+    mlops_drift_profile *p = NULL;
+    tu_assert_ok(mlops_drift_profile_create(&p, NULL, "x", NULL));
+    tu_assert_ok(mlops_drift_profile_add(p, base, 2000));
+    mlops_drift_monitor *m = NULL;
+    mlops_drift_profile *const bl[1] = {p};
+    tu_assert_ok(mlops_drift_monitor_create(&m, NULL, s, "race", bl, 1, NULL));
+    tu_assert_ok(mlops_drift_monitor_set_param(m, MLOPS_DRIFT_PARAM_WINDOW_COUNT, MON_WINDOW));
+    atomic_int alerts = 0;
+    tu_assert_ok(mlops_drift_monitor_set_alert(m, count_alert, &alerts));
+    pthread_t th[MON_THREADS];
+    mon_arg args[MON_THREADS];
+    for (int t = 0; t < MON_THREADS; t++) {
+        args[t] = (mon_arg){m, t, MLOPS_OK};
+        ck_assert_int_eq(pthread_create(&th[t], NULL, mon_worker, &args[t]), 0);
+    }
+    for (int t = 0; t < MON_THREADS; t++) {
+        pthread_join(th[t], NULL);
+        ck_assert_msg(args[t].st == MLOPS_OK, "feeder %d: %s", t, mlops_status_name(args[t].st));
+    }
+    const int64_t want = MON_THREADS * MON_CHUNKS * MON_CHUNK / MON_WINDOW;
+    ck_assert_int_eq(mlops_drift_monitor_windows(m), want);
+    ck_assert_int_eq(atomic_load(&alerts), 1);
+    char *json = NULL;
+    tu_assert_ok(mlops_drift_history_json(&json, s, "race", 0));
+    for (int64_t w = 0; w < want; w++) {
+        char needle[64];
+        snprintf(needle, sizeof(needle), "\"window\": %lld,", (long long)w);
+        const char *hit = strstr(json, needle);
+        ck_assert_msg(hit != NULL, "window %lld missing from the history", (long long)w);
+        ck_assert_msg(strstr(hit + 1, needle) == NULL, "window %lld recorded twice", (long long)w);
+    }
+    char extra[64];
+    snprintf(extra, sizeof(extra), "\"window\": %lld,", (long long)want);
+    ck_assert_msg(strstr(json, extra) == NULL, "a window too many");
+    /* every window holds exactly its count: no value lost or counted twice */
+    int64_t full = 0;
+    char nc[64];
+    snprintf(nc, sizeof(nc), "\"n_current\": %d}", MON_WINDOW);
+    for (const char *q = json; (q = strstr(q, nc)) != NULL; q++)
+        full++;
+    ck_assert_int_eq(full, want);
+    mlops_string_free(NULL, json);
+    mlops_drift_monitor_close(m);
+    mlops_drift_profile_free(p);
+    mlops_store_close(s);
+    figure_module_ops += MON_THREADS * MON_CHUNKS;
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- one online store: writers push while readers read (F-catalogue, C1) ---- */
+
+#define ON_ENTITIES 32
+#define ON_ROUNDS 60
+#define ON_WRITERS 2
+#define ON_READERS 3
+#define ON_READS 400
+#define SEC 1000000LL
+
+typedef struct on_arg {
+    mlops_feature_online *on;
+    int id;
+    mlops_status st;
+    char bad[160];
+} on_arg;
+
+static void *on_writer(void *p)
+{
+    on_arg *a = p;
+    int64_t id[ON_ENTITIES], ts[ON_ENTITIES];
+    double v[ON_ENTITIES];
+    for (int r = 1; r <= ON_ROUNDS && a->st == MLOPS_OK; r++) {
+        int64_t k = 2 * r + a->id; /* writers interleave in event time */
+        for (int e = 0; e < ON_ENTITIES; e++) {
+            id[e] = e;
+            ts[e] = 1000 * SEC + k * SEC;
+            v[e] = (double)k;
+        }
+        mlops_feature_table *t = NULL;
+        a->st = mlops_feature_table_create(&t, NULL);
+        if (a->st == MLOPS_OK)
+            a->st = mlops_feature_table_add_column(t, "id", MLOPS_FEATURE_INT64, 0, id, NULL,
+                                                   ON_ENTITIES);
+        if (a->st == MLOPS_OK)
+            a->st = mlops_feature_table_add_column(t, "ts", MLOPS_FEATURE_INT64, 0, ts, NULL,
+                                                   ON_ENTITIES);
+        if (a->st == MLOPS_OK)
+            a->st = mlops_feature_table_add_column(t, "a", MLOPS_FEATURE_FLOAT64, 0, v, NULL,
+                                                   ON_ENTITIES);
+        if (a->st == MLOPS_OK)
+            a->st = mlops_feature_online_push(NULL, a->on, "v", t);
+        mlops_feature_table_free(t);
+    }
+    return NULL;
+}
+
+static void *on_reader(void *p)
+{
+    on_arg *a = p;
+    const char *refs[] = {"v:a"};
+    const char *kn[] = {"id"};
+    char keys[ON_ENTITIES][8];
+    const char *kv[ON_ENTITIES];
+    for (int e = 0; e < ON_ENTITIES; e++) {
+        snprintf(keys[e], sizeof(keys[e]), "%d", e);
+        kv[e] = keys[e];
+    }
+    double last[ON_ENTITIES] = {0};
+    mlops_feature_value out[ON_ENTITIES];
+    for (int r = 0; r < ON_READS && a->st == MLOPS_OK && !a->bad[0]; r++) {
+        a->st = mlops_feature_online_get(out, a->on, refs, 1, kn, 1, kv, ON_ENTITIES);
+        for (int e = 0; e < ON_ENTITIES && a->st == MLOPS_OK; e++) {
+            if (out[e].status == MLOPS_FEATURE_NOT_FOUND)
+                continue;
+            /* value and timestamp come from the same row, and never go back */
+            if (out[e].status != MLOPS_FEATURE_PRESENT ||
+                out[e].event_us != 1000 * SEC + (int64_t)out[e].f64 * SEC ||
+                out[e].f64 < last[e]) {
+                snprintf(a->bad, sizeof(a->bad), "entity %d: status %u value %g at %lld after %g",
+                         e, out[e].status, out[e].f64, (long long)out[e].event_us, last[e]);
+                break;
+            }
+            last[e] = out[e].f64;
+        }
+    }
+    return NULL;
+}
+
+/* Two writers push interleaved event times to every entity while readers
+ * read all entities: a read never pairs a value with another row's
+ * timestamp, never goes back in event time, and in the end every entity
+ * holds the newest row (the monotonic rule under concurrent writers). */
+START_TEST(online_threads)
+{
+    char *dir = tu_tempdir();
+    char uri[4200];
+    snprintf(uri, sizeof(uri), "file:%s/online", dir);
+    tu_clock clk = {1000 * SEC * 1000};
+    mlops_env *env = tu_env_new(NULL, &clk);
+    mlops_store *s = NULL, *online = NULL;
+    tu_assert_ok(mlops_store_open(&s, env, "mem:", NULL));
+    tu_assert_ok(mlops_store_open(&online, env, uri, NULL));
+    mlops_feature_store *fs = NULL;
+    tu_assert_ok(mlops_feature_store_open(&fs, s));
+    const char *keys[] = {"id"};
+    mlops_feature_spec feats[] = {{.name = "a", .type = MLOPS_FEATURE_FLOAT64}};
+    mlops_feature_view_options o = MLOPS_FEATURE_VIEW_OPTIONS_INIT;
+    o.join_keys = keys;
+    o.n_join_keys = 1;
+    o.timestamp = "ts";
+    o.features = feats;
+    o.n_features = 1;
+    mlops_feature_view *v = NULL;
+    tu_assert_ok(mlops_feature_view_apply(&v, fs, "v", &o));
+    mlops_feature_online *on = NULL;
+    tu_assert_ok(mlops_feature_online_open(&on, fs, online));
+    pthread_t th[ON_WRITERS + ON_READERS];
+    on_arg args[ON_WRITERS + ON_READERS];
+    for (int t = 0; t < ON_WRITERS + ON_READERS; t++) {
+        memset(&args[t], 0, sizeof(args[t]));
+        args[t].on = on;
+        args[t].id = t;
+        ck_assert_int_eq(pthread_create(&th[t], NULL, t < ON_WRITERS ? on_writer : on_reader,
+                                        &args[t]),
+                         0);
+    }
+    for (int t = 0; t < ON_WRITERS + ON_READERS; t++) {
+        pthread_join(th[t], NULL);
+        ck_assert_msg(args[t].st == MLOPS_OK, "thread %d: %s", t, mlops_status_name(args[t].st));
+        ck_assert_msg(args[t].bad[0] == 0, "reader %d: %s", t, args[t].bad);
+    }
+    mlops_feature_online_close(on);
+    /* a fresh handle loads the online store from disk: the newest rows */
+    tu_assert_ok(mlops_feature_online_open(&on, fs, online));
+    const char *refs[] = {"v:a"};
+    const char *kn[] = {"id"};
+    for (int e = 0; e < ON_ENTITIES; e++) {
+        char key[8];
+        snprintf(key, sizeof(key), "%d", e);
+        const char *kv[] = {key};
+        mlops_feature_value out;
+        tu_assert_ok(mlops_feature_online_get(&out, on, refs, 1, kn, 1, kv, 1));
+        ck_assert_uint_eq(out.status, MLOPS_FEATURE_PRESENT);
+        ck_assert_msg(out.f64 == 2 * ON_ROUNDS + 1, "entity %d holds %g", e, out.f64);
+    }
+    mlops_feature_online_close(on);
+    mlops_feature_view_close(v);
+    mlops_feature_store_close(fs);
+    mlops_store_close(online);
+    mlops_store_close(s);
+    mlops_env_free(env);
+    figure_module_ops += ON_WRITERS * ON_ROUNDS + ON_READERS * ON_READS;
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("races");
@@ -321,6 +567,8 @@ int main(void)
     tcase_add_test(tc, threads_mem);
     tcase_add_test(tc, threads_file);
     tcase_add_test(tc, processes_file);
+    tcase_add_test(tc, monitor_threads);
+    tcase_add_test(tc, online_threads);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
@@ -329,7 +577,7 @@ int main(void)
     srunner_free(sr);
     if (failed == 0)
         printf("FIGURE races_thread_ops=%ld races_proc_ops=%ld lost=0 dup_ids=0 "
-               "version_gaps=0 torn_reads=0 cas_retries=%ld ebusy=%ld\n",
-               figure_thread_ops, figure_proc_ops, figure_retries, figure_busy);
+               "version_gaps=0 torn_reads=0 cas_retries=%ld ebusy=%ld races_module_ops=%ld\n",
+               figure_thread_ops, figure_proc_ops, figure_retries, figure_busy, figure_module_ops);
     return failed == 0 ? 0 : 1;
 }

@@ -221,7 +221,10 @@ mlops_status mlops__fblob_write_commit(mlops_backend_blob_writer *bw, const mlop
         mlops__put_u64le(h + 24, mlops__xxh3_64(h, 24, 0));
         st = mlops__file_pwrite(fb, w->fd, h, BLOB_HDR, 0, w->tmp);
     }
-    if (st == MLOPS_OK && fb->sync != MLOPS_SYNC_OFF)
+    /* in every mode, even off: the record naming the blob may reach the disk
+     * before the blob's pages (writeback has no order), and a dangling
+     * reference must never survive a power loss (I4, K3) */
+    if (st == MLOPS_OK)
         st = mlops__file_sync(fb, w->fd, false, w->tmp);
     mlops__file_close(fb, w->fd);
     w->fd = -1;
@@ -266,7 +269,7 @@ mlops_status mlops__fblob_write_commit(mlops_backend_blob_writer *bw, const mlop
     } else if (st == MLOPS_OK) {
         w->committed = true;
     }
-    if (st == MLOPS_OK && w->committed && fb->sync != MLOPS_SYNC_OFF) {
+    if (st == MLOPS_OK && w->committed) {
         st = mlops__file_sync(fb, subfd, true, sub);
         if (st == MLOPS_OK && new_sub)
             st = mlops__file_sync(fb, fb->blobfd, true, BLOB_DIR);

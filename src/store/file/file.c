@@ -30,6 +30,9 @@
 #define REC_SNAPSHOT 2
 #define REC_SEAL 3
 #define REC_F_MUST_UNDERSTAND 0x1
+/* written by a handle that does not sync each batch (normal or off): such
+ * records may reach the disk in any order after a power loss */
+#define REC_F_UNSYNCED 0x2
 
 static const uint8_t SUPER_MAGIC[8] = {'M', 'L', 'O', 'P', 'S', 'D', 'B', '\n'};
 static const uint8_t LOG_MAGIC[8] = {'M', 'L', 'O', 'P', 'S', 'L', 'O', 'G'};
@@ -650,32 +653,38 @@ static mlops_status apply_record(file_backend *fb, mlops__idx *idx, const rec_vi
     return st;
 }
 
-/* Is there a valid record of this epoch with seq > after_seq anywhere in
- * [from, size)? Tells a torn tail from damage in the middle. */
+/* Is there a valid record of this epoch with seq > after_seq, written by a
+ * handle that synced it (without REC_F_UNSYNCED), anywhere in [from, size)?
+ * Tells a torn tail from damage in the middle. *synced_at: its offset, or 0. */
 static mlops_status valid_record_after(file_backend *fb, uint64_t from, uint64_t size,
-                                       uint64_t after_seq, uint64_t *found_at)
+                                       uint64_t after_seq, uint64_t *synced_at)
 {
-    *found_at = 0;
-    for (uint64_t off = align8(from); off + REC_HDR <= size; off += 8) {
+    *synced_at = 0;
+    for (uint64_t off = align8(from); off + REC_HDR <= size;) {
         const uint8_t *p;
         mlops_status st = window(fb, off, REC_HDR, size, &p);
         if (st != MLOPS_OK)
             return st;
         uint32_t len = mlops__get_u32le(p);
-        if (len > REC_MAX_PAYLOAD || mlops__get_u64le(p + 16) != fb->epoch ||
-            mlops__get_u64le(p + 8) <= after_seq)
-            continue;
         uint64_t total = align8(REC_HDR + (uint64_t)len);
-        if (off + total > size)
+        if (len > REC_MAX_PAYLOAD || mlops__get_u64le(p + 16) != fb->epoch ||
+            mlops__get_u64le(p + 8) <= after_seq || off + total > size) {
+            off += 8;
             continue;
+        }
         st = window(fb, off, total, size, &p);
         if (st != MLOPS_OK)
             return st;
         rec_view v;
-        if (rec_parse(p, size - off, fb->epoch, &v) == REC_OK) {
-            *found_at = off;
+        if (rec_parse(p, size - off, fb->epoch, &v) != REC_OK) {
+            off += 8;
+            continue;
+        }
+        if (!(v.flags & REC_F_UNSYNCED)) {
+            *synced_at = off;
             return MLOPS_OK;
         }
+        off += v.total;
     }
     return MLOPS_OK;
 }
@@ -687,7 +696,8 @@ static mlops_status quarantine_tail(file_backend *fb, uint64_t off, uint64_t siz
     log_name(lname, sizeof(lname), fb->gen, false);
     snprintf(qname, sizeof(qname), "%016llx-%016llx.bin", (unsigned long long)fb->gen,
              (unsigned long long)off);
-    if (fio_mkdir(fb, fb->dirfd, QUAR_DIR, 0755) != 0 && errno != EEXIST)
+    bool new_dir = fio_mkdir(fb, fb->dirfd, QUAR_DIR, 0755) == 0;
+    if (!new_dir && errno != EEXIST)
         return mlops__file_errno(fb, errno, "creating", QUAR_DIR);
     int qd = fio_open(fb, fb->dirfd, QUAR_DIR, O_RDONLY | O_DIRECTORY, 0, 1);
     if (qd < 0)
@@ -708,6 +718,10 @@ static mlops_status quarantine_tail(file_backend *fb, uint64_t off, uint64_t siz
         st = mlops__file_sync(fb, qf, false, qname);
     if (st == MLOPS_OK)
         st = mlops__file_sync(fb, qd, true, QUAR_DIR);
+    /* a new quarantine/ must be on disk before the log is cut, or a power
+     * loss could keep the cut and lose the bytes it promised to keep (K4) */
+    if (st == MLOPS_OK && new_dir)
+        st = mlops__file_sync(fb, fb->dirfd, true, ".");
     mlops__file_close(fb, qf);
     mlops__file_close(fb, qd);
     if (st == MLOPS_OK && fio_ftruncate(fb, fb->logfd, (off_t)off) != 0)
@@ -804,17 +818,22 @@ static mlops_status catch_up(file_backend *fb, bool locked, bool *sealed)
             atomic_store(&fb->end, off);
             continue;
         }
-        /* an invalid or incomplete record: torn tail or damage? */
-        uint64_t later = 0;
-        st = valid_record_after(fb, off + 8, size, fb->last_seq, &later);
+        /* an invalid or incomplete record: torn tail or damage? Damage if
+         * a valid record follows that was synced when written (its sync
+         * made everything before it durable). Records written without a
+         * sync (normal, off) reach the disk in any order, so after a power
+         * loss later ones may be there and an earlier one not: that is a
+         * torn tail too (K3). */
+        uint64_t synced = 0;
+        st = valid_record_after(fb, off + 8, size, fb->last_seq, &synced);
         if (st != MLOPS_OK)
             return st;
-        if (later != 0)
+        if (synced != 0)
             return mlops__error(MLOPS_E_CORRUPT,
                                 "log '%s/%s' is corrupt at offset %llu (a valid record follows "
                                 "at offset %llu); run 'mlops store check'",
                                 fb->path, lname, (unsigned long long)off,
-                                (unsigned long long)later);
+                                (unsigned long long)synced);
         if (locked && !fb->readonly)
             return quarantine_tail(fb, off, size);
         return MLOPS_OK; /* perhaps a write in progress in another process */
@@ -1142,8 +1161,11 @@ static mlops_status file_apply(mlops_backend *b, const mlops_batch_op *ops, size
         st = check_preconditions(fb, ops, n_ops);
     if (st == MLOPS_OK && writes > 0) {
         uint64_t seq = fb->last_seq + 1;
-        rec_seal(rec.data, REC_BATCH, REC_F_MUST_UNDERSTAND, seq, fb->epoch, plen);
-        rec_view v = {(uint32_t)plen, REC_BATCH, REC_F_MUST_UNDERSTAND, seq,
+        uint8_t flags = REC_F_MUST_UNDERSTAND;
+        if (fb->sync != MLOPS_SYNC_FULL)
+            flags |= REC_F_UNSYNCED;
+        rec_seal(rec.data, REC_BATCH, flags, seq, fb->epoch, plen);
+        rec_view v = {(uint32_t)plen, REC_BATCH, flags, seq,
                       rec.data + REC_HDR, rec.len};
         /* every allocation before the write, so nothing can fail after it */
         a.idx = &fb->idx;
@@ -1660,6 +1682,17 @@ static mlops_status create_store(file_backend *fb)
     if (st == MLOPS_OK) {
         superblock sb = {FILE_FORMAT_VERSION, FILE_FORMAT_VERSION, fb->epoch, 1};
         st = super_write(fb, &sb);
+    }
+    /* the store directory's own name lives in its parent: without this a
+     * power loss could take the whole new store (and every batch acknowledged
+     * in it) with it, even in sync=full (K3) */
+    if (st == MLOPS_OK) {
+        int pfd = fio_open(fb, fb->dirfd, "..", O_RDONLY | O_DIRECTORY, 0, 0);
+        if (pfd < 0)
+            st = mlops__file_errno(fb, errno, "opening the parent of", ".");
+        else
+            st = mlops__file_sync(fb, pfd, true, "..");
+        mlops__file_close(fb, pfd);
     }
     return st;
 }
