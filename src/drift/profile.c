@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Column profiles: counts, moments (Chan's parallel formula), the PSI
  * histogram, a KLL sketch, optionally the raw values, or category counts. */
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -168,6 +169,18 @@ static mlops_status set_edges(mlops_drift_profile *p, const double *edges, size_
     }
     if (ne)
         memcpy(e, edges, ne * sizeof(double));
+    /* quantiles of values near +-DBL_MAX can overflow while interpolating:
+     * keep every edge finite and the edges sorted, or the profile would
+     * not decode again */
+    for (size_t i = 0; i < ne; i++)
+        if (!isfinite(e[i]))
+            e[i] = e[i] > 0 ? DBL_MAX : -DBL_MAX;
+    for (size_t i = 1; i < ne; i++)
+        for (size_t j = i; j > 0 && e[j] < e[j - 1]; j--) {
+            double t = e[j];
+            e[j] = e[j - 1];
+            e[j - 1] = t;
+        }
     mlops__free(p->env, p->edges);
     mlops__free(p->env, p->hist);
     p->edges = e;
