@@ -5,9 +5,15 @@
 
 #include "core/core.h"
 
-/* A frame may not ask for a window larger than 2^27 (128 MiB), so a few KiB
- * of hostile input cannot make us allocate gigabytes. */
-#define MLOPS__ZSTD_WINDOW_LOG_MAX 27
+/* A frame may not ask for a window larger than 2^21 (2 MiB). The decoder
+ * allocates the window a frame header asks for before it has seen a byte of
+ * content, so this bounds what a dozen hostile bytes can make us allocate.
+ * Everything this library writes fits: blobs are streamed at level 1
+ * (window 2^19), feature-view blobs compressed in one shot at level 3
+ * (window at most 2^21, smaller for smaller inputs); see
+ * docs/file-format.md. Raising the compression level or enabling long
+ * distance matching needs this raised first, in an earlier release. */
+#define MLOPS__ZSTD_WINDOW_LOG_MAX 21
 
 static void *zalloc(void *opaque, size_t size)
 {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Column profiles: counts, moments (Chan's parallel formula), the PSI
  * histogram, a KLL sketch, optionally the raw values, or category counts. */
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -168,6 +169,18 @@ static mlops_status set_edges(mlops_drift_profile *p, const double *edges, size_
     }
     if (ne)
         memcpy(e, edges, ne * sizeof(double));
+    /* quantiles of values near +-DBL_MAX can overflow while interpolating:
+     * keep every edge finite and the edges sorted, or the profile would
+     * not decode again */
+    for (size_t i = 0; i < ne; i++)
+        if (!isfinite(e[i]))
+            e[i] = e[i] > 0 ? DBL_MAX : -DBL_MAX;
+    for (size_t i = 1; i < ne; i++)
+        for (size_t j = i; j > 0 && e[j] < e[j - 1]; j--) {
+            double t = e[j];
+            e[j] = e[j - 1];
+            e[j - 1] = t;
+        }
     mlops__free(p->env, p->edges);
     mlops__free(p->env, p->hist);
     p->edges = e;
@@ -1001,6 +1014,34 @@ mlops_status mlops_drift_profile_summary(mlops_drift_profile_stats *out,
     return MLOPS_OK;
 }
 
+/* Quantiles q[0..nq) of a numeric profile with a finite value: exact from
+ * the raw values when they are complete, else from one sorted view of the
+ * sketch (one sort for all nq). */
+static mlops_status profile_quantiles(const mlops_drift_profile *p, const double *q, size_t nq,
+                                      double *out)
+{
+    if (p->raw_complete) {
+        double *tmp = mlops__malloc(p->env, p->nfinite * sizeof(double));
+        if (tmp == NULL)
+            return mlops__nomem();
+        size_t m = 0;
+        for (size_t i = 0; i < p->n_raw; i++)
+            if (isfinite(p->raw[i]))
+                tmp[m++] = p->raw[i];
+        mlops__quantiles_select(tmp, m, q, nq, out);
+        mlops__free(p->env, tmp);
+        return MLOPS_OK;
+    }
+    mlops__kll_view v;
+    mlops_status st = mlops__kll_view_make(&v, &p->kll);
+    if (st != MLOPS_OK)
+        return st;
+    for (size_t i = 0; i < nq; i++)
+        out[i] = mlops__kll_view_quantile(&v, q[i]);
+    mlops__kll_view_free(p->env, &v);
+    return MLOPS_OK;
+}
+
 mlops_status mlops_drift_profile_quantile(double *out, const mlops_drift_profile *p, double q)
 {
     if (out == NULL || p == NULL)
@@ -1012,25 +1053,7 @@ mlops_status mlops_drift_profile_quantile(double *out, const mlops_drift_profile
         return mlops__error(MLOPS_E_INVALID, "quantile %g is outside [0, 1]", q);
     if (p->nfinite == 0)
         return mlops__error(MLOPS_E_INSUFFICIENT, "column '%s' has no finite value", p->name);
-    if (p->raw_complete) {
-        double *tmp = mlops__malloc(p->env, p->nfinite * sizeof(double));
-        if (tmp == NULL)
-            return mlops__nomem();
-        size_t m = 0;
-        for (size_t i = 0; i < p->n_raw; i++)
-            if (isfinite(p->raw[i]))
-                tmp[m++] = p->raw[i];
-        mlops__quantiles_select(tmp, m, &q, 1, out);
-        mlops__free(p->env, tmp);
-        return MLOPS_OK;
-    }
-    mlops__kll_view v;
-    mlops_status st = mlops__kll_view_make(&v, &p->kll);
-    if (st != MLOPS_OK)
-        return st;
-    *out = mlops__kll_view_quantile(&v, q);
-    mlops__kll_view_free(p->env, &v);
-    return MLOPS_OK;
+    return profile_quantiles(p, &q, 1, out);
 }
 
 /* ---- serialization ---- */
@@ -1405,6 +1428,10 @@ mlops_status mlops_drift_profile_deserialize(mlops_drift_profile **out, mlops_en
             sum += p->cats[i].c;
         if (sum + p->missing != p->count || p->edges != NULL || nhist != 0 || have_kll)
             BAD("categorical profile of '%s' has inconsistent counts", p->name);
+        /* numeric-only state: fixed edges promise a histogram (which
+         * serialize and compare read), raw values a numeric column */
+        if (p->edges_fixed || p->raw != NULL)
+            BAD("categorical profile of '%s' has fixed bin edges or raw values", p->name);
     }
     mlops__free(env, hist);
     *out = p;
@@ -1442,12 +1469,13 @@ mlops_status mlops_drift_profile_json(char **out, mlops_drift_profile *p)
         }
         mlops__jb_append(&b, ", \"quantiles\": {", 16);
         const double qs[] = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
+        double qv[7];
+        if (p->nfinite == 0 || profile_quantiles(p, qs, 7, qv) != MLOPS_OK)
+            for (int i = 0; i < 7; i++)
+                qv[i] = NAN;
         for (int i = 0; i < 7; i++) {
-            double q = NAN;
-            if (p->nfinite > 0 && mlops_drift_profile_quantile(&q, p, qs[i]) != MLOPS_OK)
-                q = NAN;
             mlops__jb_printf(&b, "%s\"%g\": ", i ? ", " : "", qs[i]);
-            mlops__json_f64(&b, q);
+            mlops__json_f64(&b, qv[i]);
         }
         mlops__jb_append(&b, "}, \"edges\": [", 13);
         for (size_t j = 0; p->edges_fixed && j < p->n_edges; j++) {

@@ -125,8 +125,23 @@ static bool has_prefix(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
+/* The file backend through the real system calls, or through io (tests). */
+static mlops_status file_new(mlops_backend **out, mlops_env *env, const char *path,
+                             const mlops_store_options *o, const struct mlops__io *io)
+{
+    if (io != NULL)
+        return mlops__file_backend_new_io(out, env, path, o, io);
+    return mlops__file_backend_new(out, env, path, o);
+}
+
 mlops_status mlops_store_open(mlops_store **out, mlops_env *env, const char *uri,
                               const mlops_store_options *opts)
+{
+    return mlops__store_open_io(out, env, uri, opts, NULL);
+}
+
+mlops_status mlops__store_open_io(mlops_store **out, mlops_env *env, const char *uri,
+                                  const mlops_store_options *opts, const struct mlops__io *io)
 {
     if (out == NULL)
         return mlops__error(MLOPS_E_INVALID, "output pointer is NULL");
@@ -168,9 +183,9 @@ mlops_status mlops_store_open(mlops_store **out, mlops_env *env, const char *uri
     if (strcmp(uri, "mem:") == 0 || strcmp(uri, "mem://") == 0) {
         st = mlops__mem_backend_new(&b, env);
     } else if (has_prefix(uri, "file://")) {
-        st = mlops__file_backend_new(&b, env, uri + 7, &o);
+        st = file_new(&b, env, uri + 7, &o, io);
     } else if (has_prefix(uri, "file:")) {
-        st = mlops__file_backend_new(&b, env, uri + 5, &o);
+        st = file_new(&b, env, uri + 5, &o, io);
     } else if (has_prefix(uri, "postgresql://") || has_prefix(uri, "postgres://")) {
         st = mlops__postgres_backend_new(&b, env, uri, &o);
     } else if (has_prefix(uri, "redis://")) {
@@ -183,7 +198,7 @@ mlops_status mlops_store_open(mlops_store **out, mlops_env *env, const char *uri
                                 "mem:, postgresql://... or redis://...",
                                 (int)(colon - uri > 32 ? 32 : colon - uri), uri);
         }
-        st = mlops__file_backend_new(&b, env, uri, &o);
+        st = file_new(&b, env, uri, &o, io);
     }
     if (st != MLOPS_OK)
         return st;

@@ -16,6 +16,17 @@ mlops_status mlops__postgres_backend_new(mlops_backend **out, mlops_env *env, co
 mlops_status mlops__redis_backend_new(mlops_backend **out, mlops_env *env, const char *uri,
                                       const mlops_store_options *opts);
 
+/* mlops_store_open() with the file backend's I/O going through io (see
+ * store/file/io.h; NULL: the real system calls). For tests: fault
+ * injection, in-memory file systems. io is borrowed and must outlive the
+ * store. */
+struct mlops__io;
+mlops_status mlops__file_backend_new_io(mlops_backend **out, mlops_env *env, const char *path,
+                                        const mlops_store_options *opts,
+                                        const struct mlops__io *io);
+mlops_status mlops__store_open_io(mlops_store **out, mlops_env *env, const char *uri,
+                                  const mlops_store_options *opts, const struct mlops__io *io);
+
 /* Children (runs, registries, views...) keep their store alive. */
 mlops_store *mlops__store_ref(mlops_store *store);
 void mlops__store_unref(mlops_store *store);

@@ -383,6 +383,34 @@ static int m_lock(void *p, int fd, int cmd, struct flock *fl)
     return 0;
 }
 
+static int m_list(void *p, int dirfd, int (*fn)(void *arg, const char *name), void *arg)
+{
+    (void)p;
+    int d = fd_node(dirfd);
+    if (d < 0) {
+        /* a real descriptor: the empty directory opened for "." */
+        errno = EBADF;
+        return dirfd >= 0 && dirfd < MF_FD_BASE ? 0 : -1;
+    }
+    if (!nodes[d].dir) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    for (int i = 1; i < MF_NODES; i++)
+        if (nodes[i].used && nodes[i].parent == d && fn(arg, nodes[i].name) != 0)
+            break;
+    return 0;
+}
+
+static int m_dup(void *p, int fd)
+{
+    (void)p;
+    int n = fd_node(fd);
+    if (n < 0)
+        return fcntl(fd, F_DUPFD_CLOEXEC, 0); /* the real empty directory */
+    return fd_new(n);
+}
+
 static const mlops__io table = {
     .payload = NULL,
     .open = m_open,
@@ -398,6 +426,8 @@ static const mlops__io table = {
     .unlink = m_unlink,
     .mkdir = m_mkdir,
     .lock = m_lock,
+    .list = m_list,
+    .dup = m_dup,
 };
 
 const mlops__io *memio_table(void)

@@ -34,7 +34,7 @@ typedef struct fblob_reader {
     int fd;
     mlops__zstd_dstream *z;
     uint8_t *in;
-    size_t in_len, in_pos;
+    size_t in_len, in_pos, in_cap;
     uint64_t file_off, file_end;
     bool frame_done;
     char name[40];
@@ -104,8 +104,8 @@ mlops_status mlops__fblob_write_open(mlops_backend *b, mlops_backend_blob_writer
         st = mlops__file_errno(fb, errno, "creating blob temp file", w->tmp);
     if (st == MLOPS_OK)
         st = mlops__zstd_cstream_new(&w->z, env, BLOB_LEVEL);
-    if (st == MLOPS_OK)
-        st = mlops__reserve(env, (void **)&w->out.data, &w->out.cap, BLOB_OUT_CHUNK + 65536, 1);
+    /* the output buffer grows as the blob does (to about BLOB_OUT_CHUNK):
+     * most blobs are small, and a 4 MiB buffer per writer is not free */
     if (st != MLOPS_OK) {
         mlops__fblob_write_free(&w->base);
         return st;
@@ -340,7 +340,10 @@ mlops_status mlops__fblob_reader_at(file_backend *fb, int dirfd, const char *nam
     snprintf(r->name, sizeof(r->name), "%s", name);
     st = mlops__zstd_dstream_new(&r->z, env);
     if (st == MLOPS_OK) {
-        r->in = mlops__malloc(env, BLOB_IN_CHUNK);
+        /* no bigger than the file needs: most blobs are small */
+        uint64_t body = r->file_end - BLOB_HDR;
+        r->in_cap = body < BLOB_IN_CHUNK ? (body ? (size_t)body : 1) : BLOB_IN_CHUNK;
+        r->in = mlops__malloc(env, r->in_cap);
         if (r->in == NULL)
             st = mlops__nomem();
     }
@@ -404,8 +407,8 @@ mlops_status mlops__fblob_read(mlops_backend_blob_reader *br, uint8_t *buf, size
                 return MLOPS_OK;
             }
             uint64_t want = r->file_end - r->file_off;
-            if (want > BLOB_IN_CHUNK)
-                want = BLOB_IN_CHUNK;
+            if (want > r->in_cap)
+                want = r->in_cap;
             size_t got = 0;
             mlops_status st = mlops__file_pread(fb, r->fd, r->in, (size_t)want, r->file_off,
                                                 &got, r->name);
@@ -475,49 +478,51 @@ static bool is_hex(const char *s, size_t n)
 typedef mlops_status (*blob_visit_fn)(file_backend *fb, int subfd, const char *sub,
                                       const char *name, const struct stat *st, void *payload);
 
+typedef struct visit_ctx {
+    file_backend *fb;
+    blob_visit_fn fn;
+    void *payload;
+    mlops_status st;
+    int subfd;
+    const char *sub;
+} visit_ctx;
+
+static int visit_file(void *arg, const char *name)
+{
+    visit_ctx *c = arg;
+    if (name[0] == '.')
+        return 0;
+    struct stat stt;
+    if (c->fb->io->fstatat(c->fb->io->payload, c->subfd, name, &stt) != 0)
+        return 0;
+    c->st = c->fn(c->fb, c->subfd, c->sub, name, &stt, c->payload);
+    return c->st != MLOPS_OK;
+}
+
+static int visit_sub(void *arg, const char *name)
+{
+    visit_ctx *c = arg;
+    if (strlen(name) != 2 || !is_hex(name, 2))
+        return 0;
+    file_backend *fb = c->fb;
+    int sfd = fio_open(fb, fb->blobfd, name, O_RDONLY | O_DIRECTORY, 0, 1);
+    if (sfd < 0)
+        return 0;
+    c->subfd = sfd;
+    c->sub = name;
+    mlops__io_list(fb->io, sfd, visit_file, c);
+    mlops__file_close(fb, sfd);
+    return c->st != MLOPS_OK;
+}
+
 static mlops_status visit_blobs(file_backend *fb, blob_visit_fn fn, void *payload)
 {
     if (mlops__file_blob_dir(fb, false) != MLOPS_OK)
         return MLOPS_OK;
-    int fd = fio_open(fb, fb->blobfd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
-    if (fd < 0)
+    visit_ctx c = {fb, fn, payload, MLOPS_OK, -1, NULL};
+    if (mlops__io_list(fb->io, fb->blobfd, visit_sub, &c) != 0)
         return mlops__file_errno(fb, errno, "listing", BLOB_DIR);
-    DIR *d = fdopendir(fd);
-    if (d == NULL) {
-        close(fd);
-        return mlops__file_errno(fb, errno, "listing", BLOB_DIR);
-    }
-    mlops_status st = MLOPS_OK;
-    struct dirent *de;
-    while (st == MLOPS_OK && (de = readdir(d)) != NULL) {
-        if (strlen(de->d_name) != 2 || !is_hex(de->d_name, 2))
-            continue;
-        int sfd = fio_open(fb, fb->blobfd, de->d_name, O_RDONLY | O_DIRECTORY,
-                               0, 1);
-        if (sfd < 0)
-            continue;
-        int lfd = fio_open(fb, sfd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
-        DIR *sd = lfd >= 0 ? fdopendir(lfd) : NULL;
-        if (sd == NULL) {
-            if (lfd >= 0)
-                close(lfd);
-            mlops__file_close(fb, sfd);
-            continue;
-        }
-        struct dirent *fe;
-        while (st == MLOPS_OK && (fe = readdir(sd)) != NULL) {
-            if (fe->d_name[0] == '.')
-                continue;
-            struct stat stt;
-            if (fb->io->fstatat(fb->io->payload, sfd, fe->d_name, &stt) != 0)
-                continue;
-            st = fn(fb, sfd, de->d_name, fe->d_name, &stt, payload);
-        }
-        closedir(sd);
-        mlops__file_close(fb, sfd);
-    }
-    closedir(d);
-    return st;
+    return c.st;
 }
 
 typedef struct count_ctx {
@@ -608,24 +613,20 @@ mlops_status mlops__fblob_check(file_backend *fb, mlops__buf *report, uint64_t *
     return st;
 }
 
+/* tmp-<pid>-<random>: removed only when that process is gone */
+static int cleanup_entry(void *arg, const char *name)
+{
+    file_backend *fb = arg;
+    int pid = 0;
+    if (sscanf(name, "tmp-%d-", &pid) == 1 && pid > 0 && kill((pid_t)pid, 0) != 0 &&
+        errno == ESRCH)
+        fio_unlink(fb, fb->blobfd, name, 0);
+    return 0;
+}
+
 void mlops__fblob_cleanup(file_backend *fb)
 {
     if (mlops__file_blob_dir(fb, false) != MLOPS_OK)
         return;
-    int fd = fio_open(fb, fb->blobfd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (d == NULL) {
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        int pid = 0;
-        /* tmp-<pid>-<random>: remove only when that process is gone */
-        if (sscanf(de->d_name, "tmp-%d-", &pid) == 1 && pid > 0 &&
-            kill((pid_t)pid, 0) != 0 && errno == ESRCH)
-            fio_unlink(fb, fb->blobfd, de->d_name, 0);
-    }
-    closedir(d);
+    mlops__io_list(fb->io, fb->blobfd, cleanup_entry, fb);
 }

@@ -467,20 +467,21 @@ static int rec_parse(const uint8_t *p, uint64_t avail, uint64_t epoch, rec_view 
     return REC_OK;
 }
 
-/* Make sure rbuf holds log bytes [off, off + need) (need <= size - off). */
-static mlops_status window(file_backend *fb, uint64_t off, uint64_t need, const uint8_t **p)
+/* Make sure rbuf holds log bytes [off, off + need) (need <= size - off,
+ * size: the log's length as the caller saw it). Reads ahead up to
+ * READ_CHUNK, but never past size: a small log gets a small buffer. */
+static mlops_status window(file_backend *fb, uint64_t off, uint64_t need, uint64_t size,
+                           const uint8_t **p)
 {
     if (off >= fb->rbuf_off && off + need <= fb->rbuf_off + fb->rbuf.len) {
         *p = fb->rbuf.data + (off - fb->rbuf_off);
         return MLOPS_OK;
     }
-    size_t want = need > READ_CHUNK ? (size_t)need : READ_CHUNK;
     /* no bigger than what the log holds: a small store keeps a small buffer */
-    struct stat stt;
-    if (want > need && fb->io->fstat(fb->io->payload, fb->logfd, &stt) == 0 &&
-        (uint64_t)stt.st_size > off && (uint64_t)stt.st_size - off < want)
-        want = (uint64_t)stt.st_size - off < need ? (size_t)need
-                                                  : (size_t)((uint64_t)stt.st_size - off);
+    uint64_t ahead = size > off ? size - off : 0;
+    if (ahead > READ_CHUNK)
+        ahead = READ_CHUNK;
+    size_t want = need > ahead ? (size_t)need : (size_t)ahead;
     mlops_status st = mlops__reserve(fb->base.env, (void **)&fb->rbuf.data, &fb->rbuf.cap, want, 1);
     if (st != MLOPS_OK)
         return st;
@@ -662,7 +663,7 @@ static mlops_status valid_record_after(file_backend *fb, uint64_t from, uint64_t
     *synced_at = 0;
     for (uint64_t off = align8(from); off + REC_HDR <= size;) {
         const uint8_t *p;
-        mlops_status st = window(fb, off, REC_HDR, &p);
+        mlops_status st = window(fb, off, REC_HDR, size, &p);
         if (st != MLOPS_OK)
             return st;
         uint32_t len = mlops__get_u32le(p);
@@ -672,7 +673,7 @@ static mlops_status valid_record_after(file_backend *fb, uint64_t from, uint64_t
             off += 8;
             continue;
         }
-        st = window(fb, off, total, &p);
+        st = window(fb, off, total, size, &p);
         if (st != MLOPS_OK)
             return st;
         rec_view v;
@@ -709,7 +710,7 @@ static mlops_status quarantine_tail(file_backend *fb, uint64_t off, uint64_t siz
     for (uint64_t pos = off; st == MLOPS_OK && pos < size;) {
         uint64_t n = size - pos < READ_CHUNK ? size - pos : READ_CHUNK;
         const uint8_t *p;
-        st = window(fb, pos, n, &p);
+        st = window(fb, pos, n, size, &p);
         if (st == MLOPS_OK)
             st = mlops__file_pwrite(fb, qf, p, (size_t)n, pos - off, qname);
         pos += n;
@@ -760,7 +761,7 @@ static mlops_status catch_up(file_backend *fb, bool locked, bool *sealed)
     while (off < size) {
         const uint8_t *p;
         uint64_t avail = size - off;
-        st = window(fb, off, avail < REC_HDR ? avail : REC_HDR, &p);
+        st = window(fb, off, avail < REC_HDR ? avail : REC_HDR, size, &p);
         if (st != MLOPS_OK)
             return st;
         rec_view v;
@@ -769,7 +770,7 @@ static mlops_status catch_up(file_backend *fb, bool locked, bool *sealed)
             uint32_t len = mlops__get_u32le(p);
             uint64_t total = align8(REC_HDR + (uint64_t)len);
             if (len <= REC_MAX_PAYLOAD && total <= avail) {
-                st = window(fb, off, total, &p);
+                st = window(fb, off, total, size, &p);
                 if (st != MLOPS_OK)
                     return st;
             }
@@ -1221,14 +1222,14 @@ static mlops_status sync_log(file_backend *fb)
     mlops_status st = mlops__file_poisoned(fb);
     int fd = -1;
     if (st == MLOPS_OK && !fb->readonly && fb->logfd >= 0) {
-        fd = fcntl(fb->logfd, F_DUPFD_CLOEXEC, 0);
+        fd = mlops__io_dup(fb->io, fb->logfd);
         if (fd < 0)
             st = mlops__file_errno(fb, errno, "duplicating a descriptor of", lname);
     }
     pthread_mutex_unlock(&fb->cmu);
     if (fd >= 0) {
         st = mlops__file_sync(fb, fd, false, lname);
-        close(fd);
+        mlops__file_close(fb, fd);
     }
     return st;
 }
@@ -1453,7 +1454,8 @@ static mlops_status file_check(mlops_backend *b, char **report_out)
     const uint8_t *p = NULL;
     uint64_t base = 0;
     if (st == MLOPS_OK) {
-        mlops_status hs = size >= LOG_HDR_SIZE ? window(fb, 0, LOG_HDR_SIZE, &p) : MLOPS_OK;
+        mlops_status hs =
+            size >= LOG_HDR_SIZE ? window(fb, 0, LOG_HDR_SIZE, size, &p) : MLOPS_OK;
         if (hs == MLOPS_OK)
             hs = log_header_check(fb, p, size >= LOG_HDR_SIZE ? LOG_HDR_SIZE : (size_t)size,
                                   lname, fb->epoch, fb->gen, &base);
@@ -1469,7 +1471,7 @@ static mlops_status file_check(mlops_backend *b, char **report_out)
     bool seen_batch = false;
     while (st == MLOPS_OK && off < size) {
         uint64_t avail = size - off;
-        st = window(fb, off, avail < REC_HDR ? avail : REC_HDR, &p);
+        st = window(fb, off, avail < REC_HDR ? avail : REC_HDR, size, &p);
         if (st != MLOPS_OK)
             break;
         rec_view v;
@@ -1477,7 +1479,7 @@ static mlops_status file_check(mlops_backend *b, char **report_out)
         if (avail >= REC_HDR) {
             uint64_t total = align8(REC_HDR + (uint64_t)mlops__get_u32le(p));
             if (mlops__get_u32le(p) <= REC_MAX_PAYLOAD && total <= avail)
-                st = window(fb, off, total, &p);
+                st = window(fb, off, total, size, &p);
             if (st != MLOPS_OK)
                 break;
             r = rec_parse(p, avail, fb->epoch, &v);
@@ -1629,52 +1631,46 @@ static const mlops_backend_ops file_ops = {
 };
 
 /* Whether the directory holds nothing but (possibly) our lock file. */
+static int fresh_entry(void *arg, const char *name)
+{
+    bool *fresh = arg;
+    if (strcmp(name, LOCK_NAME) && strcmp(name, SUPER_TMP) && strncmp(name, "log-", 4) != 0 &&
+        strcmp(name, "blobs") != 0) {
+        *fresh = false;
+        return 1;
+    }
+    return 0;
+}
+
 static mlops_status dir_is_fresh(file_backend *fb, bool *fresh)
 {
     *fresh = true;
-    int fd = fio_open(fb, fb->dirfd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
-    if (fd < 0)
+    if (mlops__io_list(fb->io, fb->dirfd, fresh_entry, fresh) != 0)
         return mlops__file_errno(fb, errno, "listing", ".");
-    DIR *d = fdopendir(fd);
-    if (d == NULL) {
-        int e = errno;
-        close(fd);
-        return mlops__file_errno(fb, e, "listing", ".");
-    }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-            strcmp(de->d_name, LOCK_NAME) && strcmp(de->d_name, SUPER_TMP) &&
-            strncmp(de->d_name, "log-", 4) != 0 && strcmp(de->d_name, "blobs") != 0) {
-            *fresh = false;
-            break;
-        }
-    }
-    closedir(d);
     return MLOPS_OK;
 }
 
 /* Remove logs of other generations and temp files (under the writer lock). */
+typedef struct stale_ctx {
+    file_backend *fb;
+    char cur[40];
+} stale_ctx;
+
+static int stale_entry(void *arg, const char *name)
+{
+    stale_ctx *c = arg;
+    if ((strncmp(name, "log-", 4) == 0 && strcmp(name, c->cur) != 0 && strlen(name) <= 24) ||
+        strcmp(name, SUPER_TMP) == 0)
+        fio_unlink(c->fb, c->fb->dirfd, name, 0);
+    return 0;
+}
+
 static void cleanup_stale(file_backend *fb)
 {
-    int fd = fio_open(fb, fb->dirfd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
-    if (fd < 0)
-        return;
-    DIR *d = fdopendir(fd);
-    if (d == NULL) {
-        close(fd);
-        return;
-    }
-    char cur[40];
-    log_name(cur, sizeof(cur), fb->gen, false);
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if ((strncmp(de->d_name, "log-", 4) == 0 && strcmp(de->d_name, cur) != 0 &&
-             strlen(de->d_name) <= 24) ||
-            strcmp(de->d_name, SUPER_TMP) == 0)
-            fio_unlink(fb, fb->dirfd, de->d_name, 0);
-    }
-    closedir(d);
+    stale_ctx c;
+    c.fb = fb;
+    log_name(c.cur, sizeof(c.cur), fb->gen, false);
+    mlops__io_list(fb->io, fb->dirfd, stale_entry, &c);
 }
 
 static mlops_status create_store(file_backend *fb)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The default I/O table: the real system calls. */
+#include <dirent.h>
 #include <errno.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -100,12 +101,57 @@ static int d_lock(void *p, int fd, int cmd, struct flock *fl)
     return fcntl(fd, cmd, fl);
 }
 
+static int d_list(void *p, int dirfd, int (*fn)(void *arg, const char *name), void *arg)
+{
+    (void)p;
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    DIR *d = fdopendir(fd);
+    if (d == NULL) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (fn(arg, de->d_name) != 0)
+            break;
+    }
+    closedir(d);
+    return 0;
+}
+
+static int d_dup(void *p, int fd)
+{
+    (void)p;
+    return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
 static const mlops__io default_io = {
     NULL,      d_open,   d_close,  d_pread,  d_pwrite, d_fsync, d_fdatasync,
-    d_ftruncate, d_fstat, d_fstatat, d_rename, d_unlink, d_mkdir, d_lock,
+    d_ftruncate, d_fstat, d_fstatat, d_rename, d_unlink, d_mkdir, d_lock, d_list, d_dup,
 };
 
 const mlops__io *mlops__io_default(void)
 {
     return &default_io;
+}
+
+int mlops__io_list(const mlops__io *io, int dirfd, int (*fn)(void *arg, const char *name),
+                   void *arg)
+{
+    if (io->list != NULL)
+        return io->list(io->payload, dirfd, fn, arg);
+    return d_list(NULL, dirfd, fn, arg);
+}
+
+int mlops__io_dup(const mlops__io *io, int fd)
+{
+    if (io->dup != NULL)
+        return io->dup(io->payload, fd);
+    return d_dup(NULL, fd);
 }

@@ -34,10 +34,22 @@ typedef struct mlops__io {
     int (*mkdir)(void *p, int dirfd, const char *name, mode_t mode);
     /* fcntl(fd, cmd, fl) for F_OFD_SETLK / F_OFD_GETLK */
     int (*lock)(void *p, int fd, int cmd, struct flock *fl);
+    /* List directory dirfd: fn(arg, name) for each entry but "." and "..",
+     * until fn returns non-zero. Entries added or removed meanwhile may or
+     * may not be seen. NULL in a table: the real directory is listed (so
+     * tables written before this member keep working). */
+    int (*list)(void *p, int dirfd, int (*fn)(void *arg, const char *name), void *arg);
+    /* fcntl(fd, F_DUPFD_CLOEXEC, 0); NULL: the real one */
+    int (*dup)(void *p, int fd);
 } mlops__io;
 
 /* The real system calls. */
 const mlops__io *mlops__io_default(void);
+
+/* io->list and io->dup, or the real ones when the table has none. */
+int mlops__io_list(const mlops__io *io, int dirfd, int (*fn)(void *arg, const char *name),
+                   void *arg);
+int mlops__io_dup(const mlops__io *io, int fd);
 
 /* Open a file store through a given I/O table (tests). io is borrowed and
  * must outlive the backend. */
