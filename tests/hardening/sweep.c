@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sweep.h"
 #ifdef MLOPS_HAVE_FILE_IO
@@ -417,4 +418,48 @@ sweep_result sweep_run(const sweep_scenario *sc, const char *backend, bool persi
     }
     free(ref);
     return res;
+}
+
+void sweep_hash_tree(const char *path, uint64_t *acc)
+{
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        names = realloc(names, (n + 1) * sizeof(*names));
+        names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (strcmp(names[i], names[j]) > 0) {
+                char *t = names[i];
+                names[i] = names[j];
+                names[j] = t;
+            }
+    for (size_t i = 0; i < n; i++) {
+        char sub[8192];
+        snprintf(sub, sizeof(sub), "%s/%s", path, names[i]);
+        *acc = mlops_hash64(names[i], strlen(names[i]), *acc);
+        struct stat sb;
+        if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            sweep_hash_tree(sub, acc);
+        } else {
+            FILE *f = fopen(sub, "rb");
+            if (f) {
+                uint8_t buf[65536];
+                size_t k;
+                while ((k = fread(buf, 1, sizeof(buf), f)) > 0)
+                    *acc = mlops_hash64(buf, k, *acc);
+                fclose(f);
+            }
+        }
+        free(names[i]);
+    }
+    free(names);
 }

@@ -100,4 +100,8 @@ mlops_status sweep_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2
 /* Open file descriptors of this process. */
 int sweep_fd_count(void);
 
+/* Fold the names and bytes of every file under path, in name order, into
+ * *acc (a file store compared byte for byte, I7). */
+void sweep_hash_tree(const char *path, uint64_t *acc);
+
 #endif

@@ -824,50 +824,6 @@ static void unseed(dctx *c)
     mlops_string_free(NULL, c->exp_id);
 }
 
-static void hash_tree(const char *path, uint64_t *acc)
-{
-    DIR *d = opendir(path);
-    if (d == NULL)
-        return;
-    struct dirent *e;
-    char **names = NULL;
-    size_t n = 0;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        names = realloc(names, (n + 1) * sizeof(*names));
-        names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++)
-            if (strcmp(names[i], names[j]) > 0) {
-                char *t = names[i];
-                names[i] = names[j];
-                names[j] = t;
-            }
-    for (size_t i = 0; i < n; i++) {
-        char sub[8192];
-        snprintf(sub, sizeof(sub), "%s/%s", path, names[i]);
-        *acc = mlops_hash64(names[i], strlen(names[i]), *acc);
-        struct stat sb;
-        if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            hash_tree(sub, acc);
-        } else {
-            FILE *f = fopen(sub, "rb");
-            if (f) {
-                uint8_t buf[65536];
-                size_t k;
-                while ((k = fread(buf, 1, sizeof(buf), f)) > 0)
-                    *acc = mlops_hash64(buf, k, *acc);
-                fclose(f);
-            }
-        }
-        free(names[i]);
-    }
-    free(names);
-}
-
 static long tried, documented, unchanged, accepted;
 
 static void run_catalogue(const char *backend)
@@ -890,7 +846,7 @@ static void run_catalogue(const char *backend)
         tu_assert_ok(mlops_store_flush(c.s));
         uint64_t before = sweep_state_hash(c.s), tree_before = 0, tree_after = 0;
         if (dir)
-            hash_tree(dir, &tree_before);
+            sweep_hash_tree(dir, &tree_before);
         mlops_status st = b->run(&c);
         tried++;
         if (st != b->want) {
@@ -916,7 +872,7 @@ static void run_catalogue(const char *backend)
         ck_assert_msg(sweep_state_hash(c.s) == before, "%s %s (%s): the store changed (I7)",
                       backend, b->id, b->what);
         if (dir && b->want != MLOPS_OK && !b->edits) {
-            hash_tree(dir, &tree_after);
+            sweep_hash_tree(dir, &tree_after);
             ck_assert_msg(tree_after == tree_before,
                           "%s %s (%s): the store's files changed (I7)", backend, b->id,
                           b->what);
