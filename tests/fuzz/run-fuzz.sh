@@ -8,7 +8,15 @@
 #            FUZZ_MAX_SECONDS caps the time, default none), then merge new
 #            coverage-increasing inputs back into tests/fuzz/corpus/<t>.
 # FUZZ_TARGETS limits the targets; FUZZ_JOBS runs that many at once (2).
-# tests/fuzz/<t>.options holds extra libFuzzer flags of a target.
+# FUZZ_WORKERS (long mode, default 1) splits each target's campaign over
+# that many processes sharing one corpus directory (libFuzzer reloads what
+# the others add), each with its own seed and FUZZ_RUNS / FUZZ_WORKERS
+# executions; the figures are their sums.
+# tests/fuzz/<t>.options holds extra libFuzzer flags of a target, and
+# tests/fuzz/<t>.long.options flags for the long campaign only.
+# The long campaign records no allocation stacks (malloc_context_size=0:
+# a fifth of the time of allocation-heavy targets); replay a crashing
+# input from build-fuzz-crashes/ for the full report.
 # Prints FIGURE fuzz_<t>_{execs,seconds,corpus,cov,crashes}=... per target.
 set -euo pipefail
 mode=${1:?usage: run-fuzz.sh ci|long}
@@ -32,7 +40,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/mlops-fuzz-run-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 # the file backend fsyncs: keep scratch stores on tmpfs when there is one
 [ -d /dev/shm ] && [ -z "${TMPDIR:-}" ] && export TMPDIR=/dev/shm
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
+asan=detect_leaks=1:allocator_may_return_null=1
+[ "$mode" = long ] && asan=$asan:malloc_context_size=0
+export ASAN_OPTIONS=${ASAN_OPTIONS:-$asan}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 run_one() {
@@ -40,7 +50,13 @@ run_one() {
   local dir="$work/$t" log="$work/$t.log" crashes=0 t0 t1
   # per-target libFuzzer flags (tests/fuzz/<t>.options; '#' starts a comment)
   local opts=()
-  [ -f "tests/fuzz/$t.options" ] && read -r -a opts < <(sed 's/#.*//' "tests/fuzz/$t.options" | tr '\n' ' ') || true
+  local files=("tests/fuzz/$t.options")
+  [ "$mode" = long ] && files+=("tests/fuzz/$t.long.options")
+  for o in "${files[@]}"; do
+    local more=()
+    [ -f "$o" ] && read -r -a more < <(sed 's/#.*//' "$o" | tr '\n' ' ') || true
+    opts+=("${more[@]}")
+  done
   mkdir -p "$dir/corpus" "$dir/artifacts"
   cp "$seeds"/* "$dir/corpus/" 2>/dev/null || true
   t0=$(date +%s.%N)
@@ -53,10 +69,16 @@ run_one() {
     "$exe" "${opts[@]}" -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=1 -timeout=30 \
       -rss_limit_mb=2048 -artifact_prefix="$dir/artifacts/" "$dir/corpus" >"$log" 2>&1 || true
   else
-    local extra=()
+    local extra=() workers=${FUZZ_WORKERS:-1} wpids=()
     [ -n "${FUZZ_MAX_SECONDS:-}" ] && extra+=(-max_total_time="$FUZZ_MAX_SECONDS")
-    "$exe" "${opts[@]}" -runs="${FUZZ_RUNS:-10000000}" "${extra[@]}" -print_final_stats=1 -timeout=30 \
-      -rss_limit_mb=2048 -artifact_prefix="$dir/artifacts/" "$dir/corpus" >"$log" 2>&1 || true
+    for ((w = 1; w <= workers; w++)); do
+      "$exe" "${opts[@]}" -runs=$((${FUZZ_RUNS:-10000000} / workers)) -seed=$(($(date +%s) % 1000000 + w)) "${extra[@]}" \
+        -print_final_stats=1 -timeout=30 -rss_limit_mb=2048 -artifact_prefix="$dir/artifacts/" \
+        "$dir/corpus" >"$log.$w" 2>&1 &
+      wpids+=($!)
+    done
+    for p in "${wpids[@]}"; do wait "$p" || true; done
+    cat "$log".* >"$log"
     # keep only inputs that add coverage to the committed corpus
     "$exe" -merge=1 "$seeds" "$dir/corpus" >"$work/$t.merge.log" 2>&1 || true
   fi
@@ -70,8 +92,8 @@ run_one() {
     mkdir -p "$root/build-fuzz-crashes/$t"; cp "$dir/artifacts"/* "$root/build-fuzz-crashes/$t/"
   fi
   local execs cov corpus secs
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | awk '{ s += $1 } END { print s + 0 }')
+  cov=$(grep -oE 'cov: [0-9]+' "$log" | grep -oE '[0-9]+' | sort -n | tail -1 || echo 0)
   corpus=$(find "$dir/corpus" -type f | wc -l)
   [ "$mode" = long ] && corpus=$(find "$seeds" -type f | wc -l)
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", b - a }')
