@@ -211,8 +211,10 @@ typedef int (*mlops_scan_fn)(const uint8_t *key, size_t key_len, const uint8_t *
  * @param[in] cb         Called for each pair; buffers are borrowed for the call.
  * @param[in] payload    Passed to cb.
  * @return MLOPS_OK; MLOPS_E_CALLBACK if cb stopped the scan; MLOPS_E_INVALID;
- *         MLOPS_E_BUSY if called from a scan callback of the same store;
- *         MLOPS_E_IO; MLOPS_E_CORRUPT; MLOPS_E_NOMEM; MLOPS_E_BACKEND.
+ *         MLOPS_E_TOOBIG if a bound (or prefix) is longer than
+ *         MLOPS_STORE_MAX_KEY; MLOPS_E_BUSY if called from a scan callback
+ *         of the same store; MLOPS_E_IO; MLOPS_E_CORRUPT; MLOPS_E_NOMEM;
+ *         MLOPS_E_BACKEND.
  * @threadsafety Any thread.
  * @since 1.0
  */
@@ -248,7 +250,8 @@ MLOPS_API mlops_status mlops_store_scan_prefix(mlops_store *store, const void *p
  * @param[in]  start_len  Its length.
  * @param[in]  end        Bound (exclusive), or NULL for none.
  * @param[in]  end_len    Its length.
- * @return MLOPS_OK; MLOPS_E_INVALID; MLOPS_E_NOMEM.
+ * @return MLOPS_OK; MLOPS_E_INVALID; MLOPS_E_TOOBIG if a bound is longer
+ *         than MLOPS_STORE_MAX_KEY; MLOPS_E_NOMEM.
  * @threadsafety Any thread; the cursor is one thread per handle.
  * @ownership Release with mlops_store_iter_free().
  * @since 1.0

@@ -1787,7 +1787,11 @@ static mlops_status open_store(file_backend *fb, const char *path, const mlops_s
     }
     if (st == MLOPS_OK && fb->holding_lock)
         cleanup_stale(fb);
-    if (st == MLOPS_OK)
+    /* temp files of blob writers that died would otherwise wait for a
+     * compaction, which a store that only grows may never run */
+    if (st == MLOPS_OK && fb->holding_lock)
+        mlops__fblob_cleanup(fb);
+    else if (st == MLOPS_OK)
         mlops__file_blob_dir(fb, false);
     lock_release(fb);
     return st;
