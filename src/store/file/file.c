@@ -909,7 +909,7 @@ static mlops_status reload(file_backend *fb, bool locked)
 /* Bring the index up to date with other processes. Caller holds cmu. */
 static mlops_status refresh_locked(file_backend *fb, bool locked)
 {
-    for (int i = 0; i < 8; i++) {
+    for (int switches = 0; switches < 8;) {
         bool sealed = false;
         mlops_status st = catch_up(fb, locked, &sealed);
         if (st != MLOPS_OK || !sealed)
@@ -918,8 +918,10 @@ static mlops_status refresh_locked(file_backend *fb, bool locked)
         st = reload(fb, locked);
         if (st != MLOPS_OK)
             return st;
-        if (fb->gen == gen)
-            return MLOPS_OK; /* a seal whose compaction did not finish: the log goes on */
+        /* a seal whose compaction did not finish: the log goes on, and what
+         * follows the seal must be read too (each pass moves past one) */
+        if (fb->gen != gen)
+            switches++;
     }
     return mlops__error(MLOPS_E_BUSY, "store '%s' is being compacted repeatedly; try again",
                         fb->path);
