@@ -668,15 +668,34 @@ struct mlops__csv {
     mlops__buf field;   /* current field */
     bool done;
     int read_errno;     /* a failed read (not the end of the file) */
-    char buf[1 << 16];  /* last: not zeroed on open */
+    char *buf;          /* CSV_BUF_MIN bytes, CSV_BUF_MAX once a file fills that */
+    size_t cap;
 };
+
+/* Most CSV files handed to a reader in a process are small (a join's entity
+ * rows, a test's fixture); a big one pays one reallocation to read in large
+ * chunks. */
+#define CSV_BUF_MIN 4096
+#define CSV_BUF_MAX (1 << 16)
 
 static int csv_getc(mlops__csv *r)
 {
     if (r->pos == r->len) {
         if (r->eof)
             return -1;
-        r->len = fread(r->buf, 1, sizeof(r->buf), r->f);
+        if (r->len == r->cap && r->cap < CSV_BUF_MAX) {
+            /* the last read filled the buffer: grow it */
+            char *nb = mlops__malloc(r->env, CSV_BUF_MAX);
+            if (nb == NULL) {
+                r->read_errno = ENOMEM; /* reported as MLOPS_E_NOMEM */
+                r->eof = true;
+                return -1;
+            }
+            mlops__free(r->env, r->buf);
+            r->buf = nb;
+            r->cap = CSV_BUF_MAX;
+        }
+        r->len = fread(r->buf, 1, r->cap, r->f);
         r->pos = 0;
         if (r->len == 0) {
             if (ferror(r->f))
@@ -698,6 +717,8 @@ static int csv_peek(mlops__csv *r)
 
 static mlops_status csv_read_error(const mlops__csv *r)
 {
+    if (r->read_errno == ENOMEM)
+        return mlops__nomem();
     return mlops__error(MLOPS_E_IO, "cannot read '%s' after line %llu: %s", r->path,
                         (unsigned long long)r->line, strerror(r->read_errno));
 }
@@ -792,14 +813,17 @@ mlops_status mlops__csv_open_stream(mlops__csv **out, const mlops_env *env, FILE
                                     const char *path)
 {
     *out = NULL;
-    mlops__csv *r = mlops__malloc(env, sizeof(*r));
-    if (r == NULL) {
+    mlops__csv *r = mlops__calloc(env, 1, sizeof(*r));
+    char *buf = r ? mlops__malloc(env, CSV_BUF_MIN) : NULL;
+    if (buf == NULL) {
+        mlops__free(env, r);
         fclose(f);
         return mlops__nomem();
     }
-    memset(r, 0, offsetof(mlops__csv, buf));
     r->env = env;
     r->f = f;
+    r->buf = buf;
+    r->cap = CSV_BUF_MIN;
     mlops__buf_init(&r->field, env);
     r->line = 1;
     mlops_status st = MLOPS_OK;
@@ -961,6 +985,7 @@ void mlops__csv_close(mlops__csv *r)
     mlops__free(r->env, r->names);
     mlops__free(r->env, r->path);
     mlops__buf_free(&r->field);
+    mlops__free(r->env, r->buf);
     mlops__free(r->env, r);
 }
 
