@@ -159,7 +159,12 @@ static mlops_status keymap_build(keymap *m, uint32_t *fid, const mlops_env *env,
                                  const keycols *fk, size_t M)
 {
     memset(m, 0, sizeof(*m));
-    if (fk->n == 1 && fk->c[0]->type == MLOPS_FEATURE_INT64 && M > 0) {
+    /* A null key (a join key added by a later definition is null in older
+     * rows) matches no entity: such rows get no id (UINT32_MAX). */
+    bool nulls = false;
+    for (size_t r = 0; r < M && !nulls; r++)
+        nulls = key_null(fk, r);
+    if (fk->n == 1 && fk->c[0]->type == MLOPS_FEATURE_INT64 && M > 0 && !nulls) {
         const int64_t *v = fk->c[0]->data;
         int64_t lo = v[0], hi = v[0];
         for (size_t i = 1; i < M; i++) {
@@ -189,6 +194,10 @@ static mlops_status keymap_build(keymap *m, uint32_t *fid, const mlops_env *env,
     }
     memset(m->ids, 0xff, slots * sizeof(uint32_t));
     for (size_t r = 0; r < M; r++) {
+        if (nulls && key_null(fk, r)) {
+            fid[r] = UINT32_MAX;
+            continue;
+        }
         uint64_t h = key_hash(fk, r);
         size_t s = (size_t)h & m->mask;
         for (;;) {
@@ -296,9 +305,14 @@ static mlops_status prep_build(prep *p, const mlops_env *env, const mlops__fdata
         mlops__free(env, fid);
         return st;
     }
-    size_t K = p->km.n_ids;
+    size_t K = p->km.n_ids, G = K; /* G: groups, with one of null keys after the K found */
+    for (size_t i = 0; i < M; i++)
+        if (fid[i] == UINT32_MAX) {
+            fid[i] = (uint32_t)K;
+            G = K + 1;
+        }
     frow *rows = mlops__malloc(env, (M ? M : 1) * sizeof(frow));
-    p->off = mlops__calloc(env, K + 2, sizeof(uint32_t));
+    p->off = mlops__calloc(env, G + 2, sizeof(uint32_t));
     p->ev = mlops__malloc(env, (M ? M : 1) * sizeof(int64_t));
     p->cr = mlops__malloc(env, (M ? M : 1) * sizeof(int64_t));
     p->row = mlops__malloc(env, (M ? M : 1) * sizeof(uint32_t));
@@ -313,7 +327,7 @@ static mlops_status prep_build(prep *p, const mlops_env *env, const mlops__fdata
     for (size_t i = 0; i < M; i++)
         cnt[fid[i]]++;
     uint32_t acc = 0;
-    for (size_t k = 0; k <= K; k++) {
+    for (size_t k = 0; k <= G; k++) {
         uint32_t c = p->off[k];
         p->off[k] = acc;
         acc += c;

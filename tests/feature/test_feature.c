@@ -293,6 +293,78 @@ START_TEST(test_join_rule)
 }
 END_TEST
 
+/* A join key added by a later definition is null in the rows ingested
+ * before it: those rows match no entity, not the one whose key is 0 or the
+ * empty string. */
+START_TEST(test_join_added_key_is_null)
+{
+    fx f;
+    fx_open(&f, NULL);
+    mlops_feature_view *v = make_view(&f, "v", 0, false);
+    int64_t id[] = {1, 2}, ts[] = {100 * S, 100 * S};
+    double a[] = {5, 6};
+    ingest_rows(v, 2, id, ts, NULL, a);
+    mlops_feature_view_close(v);
+    for (int k = 0; k < 2; k++) { /* the added key typed int64, then string */
+        const char *keys[] = {"id", k == 0 ? "zone" : "region"};
+        const uint32_t types[] = {MLOPS_FEATURE_INT64,
+                                  k == 0 ? MLOPS_FEATURE_INT64 : MLOPS_FEATURE_STRING};
+        mlops_feature_spec feats[] = {
+            {.name = "a", .type = MLOPS_FEATURE_FLOAT64},
+            {.name = "s", .type = MLOPS_FEATURE_STRING},
+        };
+        mlops_feature_view_options o = MLOPS_FEATURE_VIEW_OPTIONS_INIT;
+        o.join_keys = keys;
+        o.key_types = types;
+        o.n_join_keys = 2;
+        o.timestamp = "ts";
+        o.features = feats;
+        o.n_features = 2;
+        tu_assert_ok(mlops_feature_view_apply(&v, f.fs, "v", &o));
+        mlops_feature_view_close(v);
+        /* entity rows: id 1 with the added key 0 / "" (the null rows' stored
+         * value), and id 2 with a key no row has */
+        int64_t eid[] = {1, 2}, ets[] = {200 * S, 200 * S}, zone[] = {0, 7};
+        const char *region[] = {"", "north"};
+        mlops_feature_table *e = entity_table(2, eid, ets, NULL, NULL);
+        if (k == 0)
+            tu_assert_ok(
+                mlops_feature_table_add_column(e, "zone", MLOPS_FEATURE_INT64, 0, zone, NULL, 2));
+        else
+            tu_assert_ok(mlops_feature_table_add_column(e, "region", MLOPS_FEATURE_STRING, 0,
+                                                        region, NULL, 2));
+        const char *refs[] = {"v:a"};
+        mlops_feature_table *out = NULL;
+        tu_assert_ok(mlops_feature_store_join(&out, f.fs, e, refs, 1, NULL));
+        for (size_t i = 0; i < 2; i++)
+            ck_assert_msg(is_null(cell(out, "a", i)), "key %d, row %zu: got %g", k, i,
+                          cell(out, "a", i));
+        mlops_feature_table_free(out);
+        mlops_feature_table_free(e);
+        /* nor are they the latest row of such an entity, offline or online */
+        const char *mrefs[] = {"v:a"};
+        tu_assert_ok(mlops_feature_store_latest(&out, f.fs, mrefs, 1, 0, 1000 * S));
+        ck_assert_uint_eq(mlops_feature_table_rows(out), 0);
+        mlops_feature_table_free(out);
+        mlops_store *online = NULL;
+        tu_assert_ok(mlops_store_open(&online, NULL, "mem:", NULL));
+        mlops_feature_online *on = NULL;
+        tu_assert_ok(mlops_feature_online_open(&on, f.fs, online));
+        uint64_t written = 9;
+        tu_assert_ok(mlops_feature_online_materialize(&written, on, "v", 0, 1000 * S));
+        ck_assert_uint_eq(written, 0);
+        const char *kn[] = {"id", keys[1]};
+        const char *kv[] = {"1", k == 0 ? "0" : ""};
+        mlops_feature_value got;
+        tu_assert_ok(mlops_feature_online_get(&got, on, mrefs, 1, kn, 2, kv, 1));
+        ck_assert_uint_eq(got.status, MLOPS_FEATURE_NOT_FOUND);
+        mlops_feature_online_close(on);
+        mlops_store_close(online);
+    }
+    fx_close(&f);
+}
+END_TEST
+
 /* Equal event and created timestamps: the row ingested last wins. */
 START_TEST(test_join_ingest_order)
 {
@@ -1233,6 +1305,7 @@ static Suite *suite(bool slow)
     tcase_add_test(tc, test_options_abi);
     tcase_add_test(tc, test_versions);
     tcase_add_test(tc, test_bad_definitions);
+    tcase_add_test(tc, test_join_added_key_is_null);
     tcase_add_test(tc, test_join_rule);
     tcase_add_test(tc, test_join_ingest_order);
     tcase_add_test(tc, test_join_as_of_knowledge);
