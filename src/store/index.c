@@ -246,3 +246,67 @@ unlinked:;
     x->bytes -= n->key_len + n->val_len;
     mlops__idx_node_free(x, n);
 }
+
+mlops_status mlops__idx_scan(const mlops__idx *x, const uint8_t *start, size_t start_len,
+                             const uint8_t *end, size_t end_len, size_t limit,
+                             mlops_backend_scan_fn cb, void *payload)
+{
+    mlops__idx_node *n = start_len ? mlops__idx_seek(x, start, start_len) : mlops__idx_first(x);
+    size_t count = 0;
+    for (; n != NULL; n = n->next[0]) {
+        if (end_len && mlops__idx_keycmp(n->key, n->key_len, end, end_len) >= 0)
+            break;
+        if (limit && count >= limit)
+            break;
+        count++;
+        if (cb(n->key, n->key_len, n->val, n->val_len, n->version, payload) != 0)
+            return MLOPS_E_CALLBACK;
+    }
+    return MLOPS_OK;
+}
+
+static mlops_status conflict(const mlops_batch_op *op, const char *why)
+{
+    char shown[64];
+    size_t n = op->key_len < 40 ? op->key_len : 40;
+    for (size_t i = 0; i < n; i++)
+        shown[i] = (op->key[i] >= 0x20 && op->key[i] < 0x7f) ? (char)op->key[i] : '.';
+    shown[n] = '\0';
+    return mlops__error(MLOPS_E_CONFLICT, "precondition failed on key '%s%s': %s", shown,
+                        op->key_len > 40 ? "..." : "", why);
+}
+
+mlops_status mlops__idx_check(const mlops__idx *x, const mlops_batch_op *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const mlops_batch_op *op = &ops[i];
+        const mlops__idx_node *node;
+        switch (op->kind) {
+        case MLOPS_OP_PUT:
+        case MLOPS_OP_DELETE:
+            break;
+        case MLOPS_OP_REQUIRE_ABSENT:
+            if (mlops__idx_find(x, op->key, op->key_len))
+                return conflict(op, "the key exists");
+            break;
+        case MLOPS_OP_REQUIRE_VALUE:
+            node = mlops__idx_find(x, op->key, op->key_len);
+            if (node == NULL)
+                return conflict(op, "the key is absent");
+            if (node->val_len != op->value_len ||
+                (node->val_len && memcmp(node->val, op->value, node->val_len) != 0))
+                return conflict(op, "the key holds another value");
+            break;
+        case MLOPS_OP_REQUIRE_VERSION:
+            node = mlops__idx_find(x, op->key, op->key_len);
+            if (node == NULL)
+                return conflict(op, "the key is absent");
+            if (node->version != op->version)
+                return conflict(op, "the key was changed since it was read");
+            break;
+        default:
+            return mlops__error(MLOPS_E_INVALID, "unknown batch operation kind %u", op->kind);
+        }
+    }
+    return MLOPS_OK;
+}

@@ -6,6 +6,7 @@
 #define MLOPS_STORE_INDEX_H
 
 #include "core/core.h"
+#include "mlops/store.h"
 
 #define MLOPS__IDX_MAX_LEVEL 24
 
@@ -56,5 +57,15 @@ mlops_status mlops__idx_reserve(mlops__idx *x, size_t extra);
 void mlops__idx_insert(mlops__idx *x, mlops__idx_node *fresh);
 /* Remove a key if present. Never fails. */
 void mlops__idx_remove(mlops__idx *x, const uint8_t *key, size_t key_len);
+
+/* Visit [start, end) in key order (empty bounds: none), at most limit pairs
+ * (0: no limit); MLOPS_E_CALLBACK when cb stops it. The caller holds the
+ * index's read lock. */
+mlops_status mlops__idx_scan(const mlops__idx *x, const uint8_t *start, size_t start_len,
+                             const uint8_t *end, size_t end_len, size_t limit,
+                             mlops_backend_scan_fn cb, void *payload);
+/* Check a batch's preconditions: MLOPS_E_CONFLICT naming the first that
+ * fails, MLOPS_E_INVALID for an unknown operation kind. */
+mlops_status mlops__idx_check(const mlops__idx *x, const mlops_batch_op *ops, size_t n);
 
 #endif

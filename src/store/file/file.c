@@ -992,68 +992,9 @@ static mlops_status file_scan(mlops_backend *b, const uint8_t *start, size_t sta
     if (st != MLOPS_OK)
         return st;
     pthread_rwlock_rdlock(&fb->ilock);
-    mlops__idx_node *n =
-        start_len ? mlops__idx_seek(&fb->idx, start, start_len) : mlops__idx_first(&fb->idx);
-    size_t count = 0;
-    for (; n != NULL; n = n->next[0]) {
-        if (end_len && mlops__idx_keycmp(n->key, n->key_len, end, end_len) >= 0)
-            break;
-        if (limit && count >= limit)
-            break;
-        count++;
-        if (cb(n->key, n->key_len, n->val, n->val_len, n->version, payload) != 0) {
-            st = MLOPS_E_CALLBACK;
-            break;
-        }
-    }
+    st = mlops__idx_scan(&fb->idx, start, start_len, end, end_len, limit, cb, payload);
     pthread_rwlock_unlock(&fb->ilock);
     return st;
-}
-
-static mlops_status conflict(const mlops_batch_op *op, const char *why)
-{
-    char shown[64];
-    size_t n = op->key_len < 40 ? op->key_len : 40;
-    for (size_t i = 0; i < n; i++)
-        shown[i] = (op->key[i] >= 0x20 && op->key[i] < 0x7f) ? (char)op->key[i] : '.';
-    shown[n] = '\0';
-    return mlops__error(MLOPS_E_CONFLICT, "precondition failed on key '%s%s': %s", shown,
-                        op->key_len > 40 ? "..." : "", why);
-}
-
-static mlops_status check_preconditions(file_backend *fb, const mlops_batch_op *ops, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        const mlops_batch_op *op = &ops[i];
-        mlops__idx_node *node;
-        switch (op->kind) {
-        case MLOPS_OP_PUT:
-        case MLOPS_OP_DELETE:
-            break;
-        case MLOPS_OP_REQUIRE_ABSENT:
-            if (mlops__idx_find(&fb->idx, op->key, op->key_len))
-                return conflict(op, "the key exists");
-            break;
-        case MLOPS_OP_REQUIRE_VALUE:
-            node = mlops__idx_find(&fb->idx, op->key, op->key_len);
-            if (node == NULL)
-                return conflict(op, "the key is absent");
-            if (node->val_len != op->value_len ||
-                (node->val_len && memcmp(node->val, op->value, node->val_len) != 0))
-                return conflict(op, "the key holds another value");
-            break;
-        case MLOPS_OP_REQUIRE_VERSION:
-            node = mlops__idx_find(&fb->idx, op->key, op->key_len);
-            if (node == NULL)
-                return conflict(op, "the key is absent");
-            if (node->version != op->version)
-                return conflict(op, "the key was changed since it was read");
-            break;
-        default:
-            return mlops__error(MLOPS_E_INVALID, "unknown batch operation kind %u", op->kind);
-        }
-    }
-    return MLOPS_OK;
 }
 
 static mlops_status put_varint(mlops__buf *b, uint64_t v)
@@ -1161,7 +1102,7 @@ static mlops_status file_apply(mlops_backend *b, const mlops_batch_op *ops, size
     if (st == MLOPS_OK)
         st = refresh_locked(fb, true);
     if (st == MLOPS_OK)
-        st = check_preconditions(fb, ops, n_ops);
+        st = mlops__idx_check(&fb->idx, ops, n_ops);
     if (st == MLOPS_OK && writes > 0) {
         uint64_t seq = fb->last_seq + 1;
         uint8_t flags = REC_F_MUST_UNDERSTAND;

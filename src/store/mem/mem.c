@@ -51,78 +51,23 @@ static mlops_status mem_scan(mlops_backend *b, const uint8_t *start, size_t star
 {
     mem_backend *m = (mem_backend *)b;
     pthread_rwlock_rdlock(&m->lock);
-    mlops__idx_node *n =
-        start_len ? mlops__idx_seek(&m->kv, start, start_len) : mlops__idx_first(&m->kv);
-    size_t count = 0;
-    mlops_status st = MLOPS_OK;
-    for (; n != NULL; n = n->next[0]) {
-        if (end_len && mlops__idx_keycmp(n->key, n->key_len, end, end_len) >= 0)
-            break;
-        if (limit && count >= limit)
-            break;
-        count++;
-        if (cb(n->key, n->key_len, n->val, n->val_len, n->version, payload) != 0) {
-            st = MLOPS_E_CALLBACK;
-            break;
-        }
-    }
+    mlops_status st = mlops__idx_scan(&m->kv, start, start_len, end, end_len, limit, cb, payload);
     pthread_rwlock_unlock(&m->lock);
     return st;
-}
-
-static mlops_status conflict(const mlops_batch_op *op, const char *why)
-{
-    char shown[64];
-    size_t n = op->key_len < 40 ? op->key_len : 40;
-    for (size_t i = 0; i < n; i++)
-        shown[i] = (op->key[i] >= 0x20 && op->key[i] < 0x7f) ? (char)op->key[i] : '.';
-    shown[n] = '\0';
-    return mlops__error(MLOPS_E_CONFLICT, "precondition failed on key '%s%s': %s", shown,
-                        op->key_len > 40 ? "..." : "", why);
 }
 
 static mlops_status mem_apply(mlops_backend *b, const mlops_batch_op *ops, size_t n_ops)
 {
     mem_backend *m = (mem_backend *)b;
     const mlops_env *env = b->env;
-    mlops_status st = MLOPS_OK;
     mlops__idx_node **nodes = mlops__calloc(env, n_ops, sizeof(*nodes));
     if (nodes == NULL)
         return mlops__nomem();
     size_t puts = 0;
+    for (size_t i = 0; i < n_ops; i++)
+        puts += ops[i].kind == MLOPS_OP_PUT;
     pthread_rwlock_wrlock(&m->lock);
-    for (size_t i = 0; i < n_ops && st == MLOPS_OK; i++) {
-        const mlops_batch_op *op = &ops[i];
-        mlops__idx_node *n;
-        switch (op->kind) {
-        case MLOPS_OP_PUT:
-            puts++;
-            break;
-        case MLOPS_OP_DELETE:
-            break;
-        case MLOPS_OP_REQUIRE_ABSENT:
-            if (mlops__idx_find(&m->kv, op->key, op->key_len))
-                st = conflict(op, "the key exists");
-            break;
-        case MLOPS_OP_REQUIRE_VALUE:
-            n = mlops__idx_find(&m->kv, op->key, op->key_len);
-            if (n == NULL)
-                st = conflict(op, "the key is absent");
-            else if (n->val_len != op->value_len ||
-                     (n->val_len && memcmp(n->val, op->value, n->val_len) != 0))
-                st = conflict(op, "the key holds another value");
-            break;
-        case MLOPS_OP_REQUIRE_VERSION:
-            n = mlops__idx_find(&m->kv, op->key, op->key_len);
-            if (n == NULL)
-                st = conflict(op, "the key is absent");
-            else if (n->version != op->version)
-                st = conflict(op, "the key was changed since it was read");
-            break;
-        default:
-            st = mlops__error(MLOPS_E_INVALID, "unknown batch operation kind %u", op->kind);
-        }
-    }
+    mlops_status st = mlops__idx_check(&m->kv, ops, n_ops);
     /* Every node and hash slot is made before anything changes, so a failed
      * allocation leaves the store as it was. */
     uint64_t ver = m->version + 1;
