@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Skip list for order, open-addressing hash table for point reads. */
 #include "store/index.h"
+#include "store/store_internal.h"
 
 static uint64_t key_hash(const uint8_t *key, size_t key_len)
 {
@@ -265,17 +266,6 @@ mlops_status mlops__idx_scan(const mlops__idx *x, const uint8_t *start, size_t s
     return MLOPS_OK;
 }
 
-static mlops_status conflict(const mlops_batch_op *op, const char *why)
-{
-    char shown[64];
-    size_t n = op->key_len < 40 ? op->key_len : 40;
-    for (size_t i = 0; i < n; i++)
-        shown[i] = (op->key[i] >= 0x20 && op->key[i] < 0x7f) ? (char)op->key[i] : '.';
-    shown[n] = '\0';
-    return mlops__error(MLOPS_E_CONFLICT, "precondition failed on key '%s%s': %s", shown,
-                        op->key_len > 40 ? "..." : "", why);
-}
-
 mlops_status mlops__idx_check(const mlops__idx *x, const mlops_batch_op *ops, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -287,22 +277,22 @@ mlops_status mlops__idx_check(const mlops__idx *x, const mlops_batch_op *ops, si
             break;
         case MLOPS_OP_REQUIRE_ABSENT:
             if (mlops__idx_find(x, op->key, op->key_len))
-                return conflict(op, "the key exists");
+                return mlops__store_conflict(op, "the key exists");
             break;
         case MLOPS_OP_REQUIRE_VALUE:
             node = mlops__idx_find(x, op->key, op->key_len);
             if (node == NULL)
-                return conflict(op, "the key is absent");
+                return mlops__store_conflict(op, "the key is absent");
             if (node->val_len != op->value_len ||
                 (node->val_len && memcmp(node->val, op->value, node->val_len) != 0))
-                return conflict(op, "the key holds another value");
+                return mlops__store_conflict(op, "the key holds another value");
             break;
         case MLOPS_OP_REQUIRE_VERSION:
             node = mlops__idx_find(x, op->key, op->key_len);
             if (node == NULL)
-                return conflict(op, "the key is absent");
+                return mlops__store_conflict(op, "the key is absent");
             if (node->version != op->version)
-                return conflict(op, "the key was changed since it was read");
+                return mlops__store_conflict(op, "the key was changed since it was read");
             break;
         default:
             return mlops__error(MLOPS_E_INVALID, "unknown batch operation kind %u", op->kind);

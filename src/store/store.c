@@ -936,3 +936,14 @@ mlops_status mlops_store_flush(mlops_store *store)
         return MLOPS_OK;
     return store->b->ops->sync(store->b);
 }
+
+mlops_status mlops__store_conflict(const mlops_batch_op *op, const char *why)
+{
+    char shown[64];
+    size_t n = op->key_len < 40 ? op->key_len : 40;
+    for (size_t i = 0; i < n; i++)
+        shown[i] = (op->key[i] >= 0x20 && op->key[i] < 0x7f) ? (char)op->key[i] : '.';
+    shown[n] = '\0';
+    return mlops__error(MLOPS_E_CONFLICT, "precondition failed on key '%s%s': %s", shown,
+                        op->key_len > 40 ? "..." : "", why);
+}

@@ -43,4 +43,8 @@ size_t mlops__prefix_end(uint8_t *out, const uint8_t *prefix, size_t prefix_len)
 typedef void (*mlops__blob_hash_hook)(mlops_hash128 *out, const mlops_hash128 *real);
 void mlops__store_set_blob_hash_hook(mlops_store *store, mlops__blob_hash_hook hook);
 
+/* MLOPS_E_CONFLICT for a failed precondition, naming the key (printable
+ * bytes, at most 40) and why; every backend words it the same. */
+mlops_status mlops__store_conflict(const mlops_batch_op *op, const char *why);
+
 #endif

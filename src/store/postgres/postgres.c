@@ -528,17 +528,6 @@ static int row_cmp(const void *x, const void *y)
     return keycmp(a->k, a->klen, b->k, b->klen);
 }
 
-static mlops_status conflict(const mlops_batch_op *op, const char *why)
-{
-    char shown[64];
-    size_t n = op->key_len < 40 ? op->key_len : 40;
-    for (size_t i = 0; i < n; i++)
-        shown[i] = (op->key[i] >= 0x20 && op->key[i] < 0x7f) ? (char)op->key[i] : '.';
-    shown[n] = '\0';
-    return mlops__error(MLOPS_E_CONFLICT, "precondition failed on key '%s%s': %s", shown,
-                        op->key_len > 40 ? "..." : "", why);
-}
-
 /* Check the preconditions against the rows read in this transaction. */
 static mlops_status check_preconds(pg_backend *b, pg_conn *pc, const mlops_batch_op *ops,
                                    size_t n_ops, size_t n_pre, PGresult **res_out)
@@ -583,21 +572,21 @@ static mlops_status check_preconds(pg_backend *b, pg_conn *pc, const mlops_batch
         switch (op->kind) {
         case MLOPS_OP_REQUIRE_ABSENT:
             if (hit)
-                st = conflict(op, "the key exists");
+                st = mlops__store_conflict(op, "the key exists");
             break;
         case MLOPS_OP_REQUIRE_VALUE:
             if (hit == NULL)
-                st = conflict(op, "the key is absent");
+                st = mlops__store_conflict(op, "the key is absent");
             else if ((size_t)PQgetlength(r, hit->row, 1) != op->value_len ||
                      (op->value_len &&
                       memcmp(PQgetvalue(r, hit->row, 1), op->value, op->value_len) != 0))
-                st = conflict(op, "the key holds another value");
+                st = mlops__store_conflict(op, "the key holds another value");
             break;
         case MLOPS_OP_REQUIRE_VERSION:
             if (hit == NULL)
-                st = conflict(op, "the key is absent");
+                st = mlops__store_conflict(op, "the key is absent");
             else if (get_i8(r, hit->row, 2) != op->version)
-                st = conflict(op, "the key was changed since it was read");
+                st = mlops__store_conflict(op, "the key was changed since it was read");
             break;
         default:
             break;

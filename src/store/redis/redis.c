@@ -613,17 +613,6 @@ static mlops_status rd_scan(mlops_backend *base, const uint8_t *start, size_t st
 
 /* ---- apply ---- */
 
-static mlops_status conflict(const mlops_batch_op *op, const char *why)
-{
-    char shown[64];
-    size_t n = op->key_len < 40 ? op->key_len : 40;
-    for (size_t i = 0; i < n; i++)
-        shown[i] = (op->key[i] >= 0x20 && op->key[i] < 0x7f) ? (char)op->key[i] : '.';
-    shown[n] = '\0';
-    return mlops__error(MLOPS_E_CONFLICT, "precondition failed on key '%s%s': %s", shown,
-                        op->key_len > 40 ? "..." : "", why);
-}
-
 static mlops_status rd_apply(mlops_backend *base, const mlops_batch_op *ops, size_t n_ops)
 {
     rd_backend *b = (rd_backend *)base;
@@ -707,13 +696,13 @@ static mlops_status rd_apply(mlops_backend *base, const mlops_batch_op *ops, siz
         const mlops_batch_op *op = (j >= 0 && (size_t)j < n_ops) ? &ops[j] : &ops[0];
         switch (r->element[0]->integer) {
         case 1:
-            st = conflict(op, "the key exists");
+            st = mlops__store_conflict(op, "the key exists");
             break;
         case 2:
-            st = conflict(op, "the key is absent");
+            st = mlops__store_conflict(op, "the key is absent");
             break;
         default:
-            st = conflict(op, op->kind == MLOPS_OP_REQUIRE_VALUE
+            st = mlops__store_conflict(op, op->kind == MLOPS_OP_REQUIRE_VALUE
                                   ? "the key holds another value"
                                   : "the key was changed since it was read");
         }
