@@ -332,27 +332,122 @@ static void workload(const char *dir, mlops_env *env, tu_clock *clk, fio *f, run
     mlops_store_close(s);
 }
 
-START_TEST(test_every_io_fault)
+/* A blob past the backend's 4 MiB output and 1 MiB input chunks, streamed
+ * in and out: faults in the middle of a stream (a drain, a refill), in the
+ * chunked comparison of a dedup hit, and in a check that reads it all. */
+#define STREAM_N ((5u << 20) + 12345u)
+#define STREAM_PIECE ((1u << 20) + 7u)
+
+#define DAMAGE_AT 100000 /* file offset inside the first 1 MiB compared */
+
+/* Write one byte at DAMAGE_AT; returns the byte it replaced. */
+static uint8_t swap_byte(const char *path, uint8_t to)
+{
+    uint8_t was = 0;
+    int fd = open(path, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pread(fd, &was, 1, DAMAGE_AT), 1);
+    ck_assert_int_eq(pwrite(fd, &to, 1, DAMAGE_AT), 1);
+    close(fd);
+    return was;
+}
+
+static void stream_workload(const char *dir, mlops_env *env, tu_clock *clk, fio *f, run *r,
+                            const uint8_t *big)
+{
+    (void)clk;
+    mlops_store *s = NULL;
+    if (note(r, open_io(&s, env, dir, f, 0), "open", false) != MLOPS_OK)
+        return;
+    mlops_hash128 id = {{0}};
+    bool have = false;
+    char path[512];
+    uint8_t good = 0;
+    /* the second copy is a dedup hit; the third finds the stored copy
+     * damaged in its first compared chunk and replaces it */
+    for (int copy = 0; copy < 3; copy++) {
+        if (copy == 2 && !have)
+            break;
+        if (copy == 2) {
+            char hex[40];
+            mlops_hash128_to_hex(hex, &id);
+            snprintf(path, sizeof(path), "%s/blobs/%.2s/%s", dir, hex, hex);
+            good = swap_byte(path, 0);
+            swap_byte(path, (uint8_t)~good);
+        }
+        mlops_blob_writer *w = NULL;
+        mlops_status st = note(r, mlops_blob_writer_open(&w, s), "stream open", false);
+        for (size_t off = 0; st == MLOPS_OK && off < STREAM_N; off += STREAM_PIECE) {
+            size_t n = STREAM_N - off < STREAM_PIECE ? STREAM_N - off : STREAM_PIECE;
+            st = note(r, mlops_blob_writer_write(w, big + off, n), "stream write", false);
+        }
+        mlops_hash128 got;
+        if (st == MLOPS_OK &&
+            note(r, mlops_blob_writer_commit(&got, w), "stream commit", false) == MLOPS_OK) {
+            ck_assert(!have || memcmp(&got, &id, sizeof(id)) == 0);
+            id = got;
+            have = true;
+        }
+        mlops_blob_writer_free(w);
+        /* a copy that replaced the damaged one wrote the same bytes; one
+         * that did not (a fault came first) leaves the damage: undo it */
+        if (copy == 2)
+            swap_byte(path, good);
+    }
+    mlops_blob_reader *rd = NULL;
+    uint64_t size = 0;
+    if (note(r, mlops_blob_reader_open(&rd, &size, s, &id), "reader open", true) == MLOPS_OK) {
+        ck_assert_uint_eq(size, STREAM_N);
+        uint8_t *buf = malloc(1u << 16);
+        size_t pos = 0, got = 0;
+        mlops_status st;
+        while ((st = note(r, mlops_blob_reader_read(&got, rd, buf, 1u << 16), "reader read",
+                          false)) == MLOPS_OK &&
+               got > 0) {
+            ck_assert(pos + got <= STREAM_N && memcmp(buf, big + pos, got) == 0);
+            pos += got;
+        }
+        if (st == MLOPS_OK)
+            ck_assert_uint_eq(pos, STREAM_N);
+        free(buf);
+        mlops_blob_reader_free(rd);
+    }
+    note(r, mlops_store_check(NULL, s), "check", false);
+    mlops_store_close(s);
+}
+
+typedef void (*workload_fn)(const char *dir, mlops_env *env, tu_clock *clk, fio *f, run *r,
+                            const uint8_t *data);
+
+static char *scratch_root(void)
 {
     /* tmpfs: the reopens sync for real, and a shared disk makes that slow */
     char tmpl[256];
     snprintf(tmpl, sizeof(tmpl), "%s/mlops-io-edges-XXXXXX",
              access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
     ck_assert_ptr_nonnull(mkdtemp(tmpl));
-    char *root = strdup(tmpl);
-    char *dir = malloc(strlen(root) + 16);
-    sprintf(dir, "%s/s", root);
-    uint8_t *blob = malloc(BLOB_N);
+    return strdup(tmpl);
+}
+
+static uint8_t *random_bytes(size_t n, unsigned compressible_of_64)
+{
+    uint8_t *b = malloc(n);
     uint64_t x = 0x9e3779b97f4a7c15ull;
-    for (size_t i = 0; i < BLOB_N; i++) {
+    for (size_t i = 0; i < n; i++) {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        blob[i] = (uint8_t)(i % 64 < 48 ? x : 'a'); /* partly compressible */
+        b[i] = (uint8_t)(i % 64 >= 64 - compressible_of_64 ? 'a' : x);
     }
+    return b;
+}
+
+/* Every fault kind at every operation of its classes in one workload. */
+static void fault_sweep(const char *dir, workload_fn fn, const uint8_t *data, long *total,
+                        long *sampled, long *surfaced)
+{
     bool vg = RUNNING_ON_VALGRIND;
     int fds = count_fds();
-    long total = 0, surfaced = 0, sampled = 0;
     for (size_t ki = 0; ki < sizeof(kinds) / sizeof(kinds[0]); ki++) {
         const kind *k = &kinds[ki];
         /* count the operations of this kind's classes in a clean run */
@@ -362,7 +457,7 @@ START_TEST(test_every_io_fault)
         tu_rmtree(dir);
         tu_clock clk = {1000000000LL};
         mlops_env *env0 = tu_env_new(NULL, &clk);
-        workload(dir, env0, &clk, &f, &r, blob);
+        fn(dir, env0, &clk, &f, &r, data);
         mlops_env_free(env0);
         ck_assert_int_eq(r.first_err, MLOPS_OK);
         long n_ops = f.ops;
@@ -375,7 +470,7 @@ START_TEST(test_every_io_fault)
             fio_init(&f, k, at);
             run rr = {.k = k, .at = at};
             tu_rmtree(dir);
-            workload(dir, env, &clk, &f, &rr, blob);
+            fn(dir, env, &clk, &f, &rr, data);
             ck_assert_int_ge(f.hits, 1);
             mlops_env_free(env);
             ck_assert_msg(a.live == 0, "%s at op %ld: %ld blocks leaked", k->name, at, a.live);
@@ -384,7 +479,7 @@ START_TEST(test_every_io_fault)
                 ck_assert_msg(rr.first_err == MLOPS_OK, "%s at op %ld surfaced: %s", k->name,
                               at, rr.msg);
             if (rr.first_err != MLOPS_OK) {
-                surfaced++;
+                (*surfaced)++;
                 /* O2: the message names the store's path */
                 ck_assert_msg(strstr(rr.msg, dir) != NULL || strstr(rr.msg, "poisoned") ||
                                   strstr(rr.msg, "memory"),
@@ -408,12 +503,22 @@ START_TEST(test_every_io_fault)
                                   mlops_status_name(st), mlops_error_message());
                 }
             }
-            sampled++;
+            (*sampled)++;
         }
-        total += n_ops;
+        *total += n_ops;
         if (getenv("IO_EDGES_TRACE"))
             fprintf(stderr, "%s: %ld ops\n", k->name, n_ops);
     }
+}
+
+START_TEST(test_every_io_fault)
+{
+    char *root = scratch_root();
+    char *dir = malloc(strlen(root) + 16);
+    sprintf(dir, "%s/s", root);
+    uint8_t *blob = random_bytes(BLOB_N, 16); /* partly compressible */
+    long total = 0, surfaced = 0, sampled = 0;
+    fault_sweep(dir, workload, blob, &total, &sampled, &surfaced);
     printf("FIGURE store_io_edge_faults=%ld sampled=%ld surfaced=%ld violations=0\n", total,
            sampled, surfaced);
     free(blob);
@@ -423,24 +528,33 @@ START_TEST(test_every_io_fault)
 }
 END_TEST
 
-/* I10: every allocation of the same workload fails once: MLOPS_E_NOMEM or
- * success from each call, no leak, and the store checks clean after. */
-START_TEST(test_every_allocation)
+START_TEST(test_every_stream_fault)
 {
-    char tmpl[256];
-    snprintf(tmpl, sizeof(tmpl), "%s/mlops-io-edges-XXXXXX",
-             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tmpl));
-    char *dir = malloc(strlen(tmpl) + 16);
-    sprintf(dir, "%s/s", tmpl);
-    uint8_t *blob = malloc(BLOB_N);
-    for (size_t i = 0; i < BLOB_N; i++)
-        blob[i] = (uint8_t)(i * 2654435761u >> 13);
+    if (RUNNING_ON_VALGRIND)
+        return; /* megabytes of zstd per step: checked in the normal and ASan runs */
+    char *root = scratch_root();
+    char *dir = malloc(strlen(root) + 16);
+    sprintf(dir, "%s/s", root);
+    uint8_t *big = random_bytes(STREAM_N, 0); /* incompressible */
+    long total = 0, surfaced = 0, sampled = 0;
+    fault_sweep(dir, stream_workload, big, &total, &sampled, &surfaced);
+    printf("FIGURE store_io_edge_stream_faults=%ld sampled=%ld surfaced=%ld violations=0\n",
+           total, sampled, surfaced);
+    free(big);
+    free(dir);
+    tu_rmtree(root);
+    free(root);
+}
+END_TEST
+
+/* I10: every allocation of a workload fails once: MLOPS_E_NOMEM or success
+ * from each call, no leak, and the store checks clean after. */
+static void alloc_sweep(const char *dir, workload_fn fn, const uint8_t *data, long step,
+                        long *n, long *refused)
+{
     static const kind alloc_kind = {"allocation", ENOMEM, 0, 0, false, false};
-    bool vg = RUNNING_ON_VALGRIND;
     int fds = count_fds();
-    long refused = 0, n = 0;
-    for (long at = 1;; at += vg ? 7 : 1) {
+    for (long at = 1;; at += step) {
         tu_alloc a = {0};
         tu_clock clk = {1000000000LL};
         mlops_env *env = tu_env_new(&a, &clk);
@@ -449,15 +563,15 @@ START_TEST(test_every_allocation)
         fio_init(&f, NULL, 0);
         run r = {.k = &alloc_kind, .at = at};
         tu_rmtree(dir);
-        workload(dir, env, &clk, &f, &r, blob);
+        fn(dir, env, &clk, &f, &r, data);
         long failures = a.failures;
         mlops_env_free(env);
         ck_assert_msg(a.live == 0, "allocation %ld: %ld blocks leaked", at, a.live);
         ck_assert_msg(count_fds() == fds, "allocation %ld: descriptors leaked", at);
         if (failures == 0)
             break;
-        n++;
-        refused += r.first_err == MLOPS_E_NOMEM;
+        (*n)++;
+        *refused += r.first_err == MLOPS_E_NOMEM;
         if (access(dir, F_OK) == 0) {
             mlops_store *s = NULL;
             mlops_status st = mlops_store_open(&s, NULL, dir, NULL);
@@ -472,11 +586,34 @@ START_TEST(test_every_allocation)
             }
         }
     }
+}
+
+START_TEST(test_every_allocation)
+{
+    char *root = scratch_root();
+    char *dir = malloc(strlen(root) + 16);
+    sprintf(dir, "%s/s", root);
+    uint8_t *blob = malloc(BLOB_N);
+    for (size_t i = 0; i < BLOB_N; i++)
+        blob[i] = (uint8_t)(i * 2654435761u >> 13);
+    bool vg = RUNNING_ON_VALGRIND;
+    long refused = 0, n = 0;
+    alloc_sweep(dir, workload, blob, vg ? 7 : 1, &n, &refused);
     ck_assert_int_gt(refused, 10);
     printf("FIGURE store_io_edge_alloc_failures=%ld refused=%ld leaks=0\n", n, refused);
     free(blob);
+    if (!vg) { /* megabytes of zstd per step: checked in the normal and ASan runs */
+        uint8_t *big = random_bytes(STREAM_N, 0);
+        n = refused = 0;
+        alloc_sweep(dir, stream_workload, big, 1, &n, &refused);
+        ck_assert_int_gt(refused, 5);
+        printf("FIGURE store_io_edge_stream_alloc_failures=%ld refused=%ld leaks=0\n", n,
+               refused);
+        free(big);
+    }
     free(dir);
-    tu_rmtree(tmpl);
+    tu_rmtree(root);
+    free(root);
 }
 END_TEST
 
@@ -485,6 +622,7 @@ int main(void)
     Suite *s = suite_create("store-io-edges");
     TCase *tc = tcase_create("store-io-edges");
     tcase_add_test(tc, test_every_io_fault);
+    tcase_add_test(tc, test_every_stream_fault);
     tcase_add_test(tc, test_every_allocation);
     tcase_set_timeout(tc, 300);
     suite_add_tcase(s, tc);

@@ -185,6 +185,9 @@ START_TEST(file_newer_format)
     tu_assert_ok(mlops_store_get(&v, NULL, s, "k", 1));
     mlops_bytes_free(&v);
     tu_assert_st(mlops_store_put(s, "k", 1, "w", 1), MLOPS_E_VERSION);
+    mlops_blob_writer *w = NULL;
+    tu_assert_st(mlops_blob_writer_open(&w, s), MLOPS_E_VERSION);
+    ck_assert_ptr_null(w);
     mlops_store_close(s);
     tu_rmtree(dir);
     free(dir);
