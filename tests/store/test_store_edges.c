@@ -15,6 +15,7 @@
 
 #include "fileutil.h"
 #include "core/core.h"
+#include "store/file/io.h"
 #include "store/store_internal.h"
 #include "testutil.h"
 
@@ -648,6 +649,38 @@ START_TEST(test_file_blob_damage)
     tu_assert_ok(mlops_store_blob_get(&b, s, &id, 0));
     mlops_bytes_free(&b);
 
+    /* headers that agree with their checksum but not with the body: a
+     * length short of the file, a frame cut short (its length fixed up), a
+     * content size one more than the frame holds */
+    uint8_t *h = malloc(flen + 2);
+    for (int variant = 0; variant < 3; variant++) {
+        size_t hl = flen;
+        memcpy(h, orig, flen);
+        if (variant == 0) {
+            memcpy(h + flen, "xx", 2);
+            hl = flen + 2;
+        } else if (variant == 1) {
+            hl = flen - 6;
+            uint64_t body = hl - 32;
+            memcpy(h + 16, &body, 8);
+        } else {
+            uint64_t size;
+            memcpy(&size, h + 8, 8);
+            size++;
+            memcpy(h + 8, &size, 8);
+        }
+        uint64_t sum = mlops__xxh3_64(h, 24, 0);
+        memcpy(h + 24, &sum, 8); /* little-endian host, as the tests run on */
+        fu_write_file(bp, h, hl);
+        tu_assert_st(mlops_store_check(&report, s), MLOPS_E_CORRUPT);
+        ck_assert_ptr_nonnull(strstr(report, bp));
+        mlops_string_free(NULL, report);
+        ck_assert_int_ne(mlops_store_blob_get(&b, s, &id, 0), MLOPS_OK);
+    }
+    free(h);
+    fu_write_file(bp, orig, flen);
+    tu_assert_ok(mlops_store_check(NULL, s));
+
     /* a blob file in the wrong sub-directory is reported; temp files and
      * strangers in sub-directories are ignored */
     char hex[40];
@@ -1214,6 +1247,105 @@ START_TEST(test_blob_dir_strangers)
 }
 END_TEST
 
+/* Corners of the file backend and the core's checks: a store path that is
+ * a file, strangers named like logs, a check report whose first line is
+ * longer than the message holds, long keys in a conflict message, scans of
+ * every key, a NULL info. */
+START_TEST(test_file_odd_corners)
+{
+    char *dir = tu_tempdir();
+    char *p = malloc(strlen(dir) + 1024);
+    mlops_store *s = NULL;
+    /* a regular file where the store's directory belongs */
+    sprintf(p, "%s/afile", dir);
+    fu_write_file(p, "not a store", 11);
+    mlops_status st = mlops_store_open(&s, NULL, p, NULL);
+    ck_assert_int_ne(st, MLOPS_OK);
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_nonnull(strstr(mlops_error_message(), p));
+    size_t len = 0;
+    uint8_t *back = fu_read_file(p, &len);
+    ck_assert(len == 11 && memcmp(back, "not a store", 11) == 0);
+    free(back);
+    /* a dangling symbolic link there: creating the directory finds the
+     * name taken, and opening it finds nothing */
+    sprintf(p, "%s/dangling", dir);
+    ck_assert_int_eq(symlink("nowhere/at/all", p), 0);
+    tu_assert_st(mlops_store_open(&s, NULL, p, NULL), MLOPS_E_NOTFOUND);
+    ck_assert_int_eq(unlink(p), 0);
+    /* the backend constructor without a path, and without options */
+    mlops_backend *fbk = NULL;
+    tu_assert_st(mlops__file_backend_new_io(&fbk, NULL, NULL, NULL, mlops__io_default()),
+                 MLOPS_E_INVALID);
+    sprintf(p, "%s/noopts", dir);
+    tu_assert_ok(mlops__file_backend_new_io(&fbk, NULL, p, NULL, mlops__io_default()));
+    fbk->ops->close(fbk);
+
+    /* a store deep enough that a check's first line exceeds the message */
+    char *deep = p;
+    sprintf(deep, "%s/", dir);
+    for (int part = 0; part < 2; part++) {
+        size_t n = strlen(deep);
+        memset(deep + n, 'd', 200);
+        deep[n + 200] = 0;
+        ck_assert_int_eq(mkdir(deep, 0755), 0);
+        strcat(deep, "/");
+    }
+    strcat(deep, "s");
+    s = open_file(deep, 0);
+    mlops_hash128 id;
+    tu_assert_ok(mlops_store_blob_put(&id, s, "content", 7));
+    char hex[40];
+    mlops_hash128_to_hex(hex, &id);
+    char *bp = malloc(strlen(deep) + 100);
+    sprintf(bp, "%s/blobs/%.2s/%s", deep, hex, hex);
+    fu_write_file(bp, "damaged", 7);
+    char *report = NULL;
+    tu_assert_st(mlops_store_check(&report, s), MLOPS_E_CORRUPT);
+    ck_assert_uint_gt(strlen(report), 400);
+    ck_assert_ptr_nonnull(strstr(mlops_error_message(), "first: "));
+    ck_assert_uint_lt(strlen(mlops_error_message()), strlen(report));
+    mlops_string_free(NULL, report);
+    tu_assert_st(mlops_store_check(NULL, s), MLOPS_E_CORRUPT);
+    /* strangers named like logs: one too long to be a log stays */
+    sprintf(bp, "%s/log-%s", deep, "00000000000000000000000000000000");
+    fu_write_file(bp, "keep", 4);
+    tu_assert_ok(mlops_store_put(s, "k", 1, "v", 1));
+    tu_assert_ok(mlops_store_compact(s));
+    mlops_store_close(s);
+    s = open_file(deep, 0);
+    ck_assert_int_eq(access(bp, F_OK), 0);
+    /* a conflict on a key longer than the message shows */
+    char key[60];
+    memset(key, 'k', sizeof(key));
+    tu_assert_ok(mlops_store_put(s, key, sizeof(key), "v", 1));
+    mlops_batch *b = NULL;
+    tu_assert_ok(mlops_batch_create(&b, s));
+    tu_assert_ok(mlops_batch_require_absent(b, key, sizeof(key)));
+    tu_assert_st(mlops_store_apply(s, b), MLOPS_E_CONFLICT);
+    ck_assert_ptr_nonnull(strstr(mlops_error_message(), "..."));
+    mlops_batch_free(b);
+    /* every key, by an empty prefix; a NULL prefix with a length */
+    int n = 0;
+    tu_assert_ok(mlops_store_scan_prefix(s, NULL, 0, count_cb, &n));
+    ck_assert_int_eq(n, 2);
+    tu_assert_st(mlops_store_scan_prefix(s, NULL, 3, count_cb, &n), MLOPS_E_INVALID);
+    tu_assert_st(mlops_store_info(NULL, s), MLOPS_E_INVALID);
+    mlops_store_info_data info = {.version = MLOPS_STORE_INFO_VERSION};
+    tu_assert_st(mlops_store_info(&info, NULL), MLOPS_E_INVALID);
+    /* the short form of the PostgreSQL scheme (nothing listens on port 1;
+     * a build without the backend refuses the scheme) */
+    mlops_store *pg = NULL;
+    ck_assert_int_ne(mlops_store_open(&pg, NULL, "postgres://127.0.0.1:1/none", NULL), MLOPS_OK);
+    ck_assert_ptr_null(pg);
+    mlops_store_close(s);
+    free(bp);
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *edges_suite(void)
 {
     Suite *s = suite_create("store-edges");
@@ -1232,6 +1364,7 @@ static Suite *edges_suite(void)
     tcase_add_test(tc, test_file_damaged_records);
     tcase_add_test(tc, test_blob_collisions);
     tcase_add_test(tc, test_blob_dir_strangers);
+    tcase_add_test(tc, test_file_odd_corners);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     return s;
