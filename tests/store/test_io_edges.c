@@ -40,7 +40,8 @@ static const kind kinds[] = {
     {"EIO", EIO, ~0, 0, true, false},
     {"EIO-persistent", EIO, ~0, 0, true, true},
     {"ENOSPC", ENOSPC, C_CREATE | C_WRITE | C_TRUNC | C_MKDIR | C_RENAME, 0, true},
-    {"EACCES", EACCES, C_OPEN | C_CREATE | C_UNLINK | C_RENAME | C_MKDIR, 0, true},
+    /* on a lock: another process holds it (POSIX allows EACCES for EAGAIN) */
+    {"EACCES", EACCES, C_OPEN | C_CREATE | C_UNLINK | C_RENAME | C_MKDIR | C_LOCK, 0, true},
     {"ENOMEM", ENOMEM, C_READ | C_STAT | C_OPEN, 0, true},
     {"ELOOP", ELOOP, C_OPEN, 0, true},
     {"EINTR", EINTR, C_READ | C_WRITE | C_SYNC | C_LOCK, 0, false},
