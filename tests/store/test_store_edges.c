@@ -1240,6 +1240,14 @@ START_TEST(test_blob_dir_strangers)
     tu_assert_ok(mlops_store_blob_get(&b, s, &id, 0));
     ck_assert(b.len == 7 && memcmp(b.data, "content", 7) == 0);
     mlops_bytes_free(&b);
+    /* but a directory with a blob's name in the right place is reported */
+    sprintf(p, "%s/blobs/%.2s/%.2s000000000000000000000000000000", dir, hex, hex);
+    ck_assert_int_eq(mkdir(p, 0755), 0);
+    report = NULL;
+    tu_assert_st(mlops_store_check(&report, s), MLOPS_E_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(report, "misplaced or not a regular file"));
+    mlops_string_free(NULL, report);
+    ck_assert_int_eq(rmdir(p), 0);
     mlops_store_close(s);
     free(p);
     tu_rmtree(dir);
@@ -1279,6 +1287,15 @@ START_TEST(test_file_odd_corners)
                  MLOPS_E_INVALID);
     sprintf(p, "%s/noopts", dir);
     tu_assert_ok(mlops__file_backend_new_io(&fbk, NULL, p, NULL, mlops__io_default()));
+    fbk->ops->close(fbk);
+    /* the backend itself refuses blob writes when read-only (the core
+     * refuses them first; a host's own wrapper may not) */
+    mlops_store_options ro = MLOPS_STORE_OPTIONS_INIT;
+    ro.flags = MLOPS_STORE_READONLY;
+    tu_assert_ok(mlops__file_backend_new_io(&fbk, NULL, p, &ro, mlops__io_default()));
+    mlops_backend_blob_writer *bw = NULL;
+    tu_assert_st(fbk->ops->blob_write_open(fbk, &bw), MLOPS_E_INVALID);
+    ck_assert_ptr_null(bw);
     fbk->ops->close(fbk);
 
     /* a store deep enough that a check's first line exceeds the message */
